@@ -1,0 +1,1 @@
+"""The shared implementation of every kserve-bundle model-server charm."""

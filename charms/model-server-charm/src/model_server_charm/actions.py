@@ -1,0 +1,142 @@
+"""The `predict` and `smoke-test` actions, apart from Juju's event plumbing.
+
+Both return the action's results as a dict or raise `ActionFailedError` with a
+message the operator can act on. Keeping them free of `ops` events lets the
+workload tests run them against a real server.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from model_server_charm.config import ServerConfig
+from model_server_charm.runtimes import Protocol, Runtime
+from model_server_charm.workload import ModelServerClient, ServerAnswer, ServerUnreachableError
+
+# Juju carries action parameters through its API; anything larger belongs in a
+# real client, not an operator's action.
+MAX_PAYLOAD_BYTES = 1024 * 1024
+# How close a float in the answer must be to the documented example answer.
+EXAMPLE_TOLERANCE = 0.05
+
+
+class ActionFailedError(Exception):
+    """The action cannot succeed; the message says why."""
+
+
+def parse_payload(payload: str, protocol: Protocol, runtime: Runtime) -> bytes:
+    """Check a predict payload before anything is sent, and return the bytes to send."""
+    if protocol not in runtime.protocols:
+        raise ActionFailedError(
+            f"protocol {protocol!r} is not served by {runtime.display_name};"
+            f" use one of {', '.join(runtime.protocols)}"
+        )
+    encoded = payload.encode()
+    if len(encoded) > MAX_PAYLOAD_BYTES:
+        raise ActionFailedError(
+            f"payload is {len(encoded)} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit;"
+            " send large batches with an HTTP client instead"
+        )
+    try:
+        document = json.loads(payload)
+    except json.JSONDecodeError as error:
+        raise ActionFailedError(f"payload is not valid JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise ActionFailedError("payload must be a JSON object")
+    if protocol == "v2" and not isinstance(document.get("inputs"), list):
+        raise ActionFailedError('a v2 payload needs an "inputs" list (KServe open inference protocol)')
+    if protocol == "v1" and not ({"instances", "inputs"} & document.keys()):
+        raise ActionFailedError('a v1 payload needs "instances" (or "inputs")')
+    return encoded
+
+
+def _send(client: ModelServerClient, protocol: Protocol, body: bytes) -> ServerAnswer:
+    try:
+        return client.infer(protocol, body)
+    except ServerUnreachableError as error:
+        raise ActionFailedError(f"the model server did not answer: {error}") from error
+
+
+def _answer_results(answer: ServerAnswer) -> dict[str, Any]:
+    return {
+        "status-code": answer.status,
+        "latency-ms": round(answer.latency_ms, 1),
+        "response": answer.body,
+    }
+
+
+def predict(
+    client: ModelServerClient, runtime: Runtime, payload: str, protocol: Protocol
+) -> dict[str, Any]:
+    """Send the operator's payload and return the server's answer."""
+    body = parse_payload(payload, protocol, runtime)
+    answer = _send(client, protocol, body)
+    if not answer.ok:
+        raise ActionFailedError(f"the model server answered {answer.status}: {answer.body}")
+    return _answer_results(answer)
+
+
+def smoke_test(client: ModelServerClient, runtime: Runtime, config: ServerConfig) -> dict[str, Any]:
+    """Send the runtime's upstream example and judge the answer.
+
+    With the upstream example model the answer must match the documented one;
+    with any other model the example input may not even fit, so a well-formed
+    200 answer is what can be checked.
+    """
+    example = runtime.example
+    answer = _send(client, example.protocol, example.request_json.encode())
+    results = _answer_results(answer)
+    if not answer.ok:
+        raise ActionFailedError(
+            f"smoke test failed: the model server answered {answer.status}: {answer.body}"
+        )
+    try:
+        document = json.loads(answer.body)
+    except json.JSONDecodeError as error:
+        raise ActionFailedError(f"smoke test failed: the answer is not JSON: {answer.body}") from error
+    if config.model_uri == example.model_uri:
+        if not matches_expected(document, example.expected):
+            raise ActionFailedError(
+                f"smoke test failed: expected {json.dumps(example.expected)}, got {answer.body}"
+            )
+        results["result"] = "passed: the example model gave the documented answer"
+    else:
+        problem = well_formed_problem(document, example.protocol)
+        if problem:
+            raise ActionFailedError(f"smoke test failed: {problem}: {answer.body}")
+        results["result"] = "passed: well-formed answer (not the example model, so not compared)"
+    return results
+
+
+def matches_expected(actual: Any, expected: Any) -> bool:
+    """Compare an answer with the documented one: same structure, floats within tolerance."""
+    if isinstance(expected, dict):
+        return (
+            isinstance(actual, dict)
+            and expected.keys() <= actual.keys()
+            and all(matches_expected(actual[key], value) for key, value in expected.items())
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(matches_expected(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    if isinstance(expected, bool) or isinstance(expected, str) or expected is None:
+        return actual == expected
+    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+        return math.isclose(actual, expected, abs_tol=EXAMPLE_TOLERANCE)
+    return False
+
+
+def well_formed_problem(document: Any, protocol: Protocol) -> str | None:
+    """What is wrong with an inference answer's shape, or None when it is well formed."""
+    if not isinstance(document, dict):
+        return "the answer is not a JSON object"
+    if protocol == "v1" and not isinstance(document.get("predictions"), list):
+        return 'a v1 answer needs a "predictions" list'
+    if protocol == "v2" and not isinstance(document.get("outputs"), list):
+        return 'a v2 answer needs an "outputs" list'
+    return None

@@ -1,0 +1,199 @@
+"""`ModelServerCharm`: the one charm implementation behind every runtime's charm.
+
+A thin charm subclasses it and names its runtime. Every event that can change
+what should run goes through one reconcile path, and the unit status is
+computed from what is observed (configuration, Pebble, the server's own
+readiness endpoint) in `collect_unit_status`, never remembered across hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from typing import ClassVar
+
+import ops
+
+from model_server_charm import actions, workload
+from model_server_charm.config import ConfigError, ServerConfig
+from model_server_charm.runtimes import Runtime
+
+logger = logging.getLogger(__name__)
+
+WORKLOAD_CONTAINER = "server"
+# How long a status evaluation waits for the server's readiness answer.
+READINESS_TIMEOUT = 5.0
+
+
+class CredentialsError(Exception):
+    """The storage-credentials secret cannot be read; the message says what to do."""
+
+
+class ModelServerCharm(ops.CharmBase):
+    """Runs one KServe model-serving runtime from its rock, as the thin charm's runtime says."""
+
+    runtime: ClassVar[Runtime]
+
+    def __init__(self, framework: ops.Framework):
+        super().__init__(framework)
+        self.container = self.unit.get_container(WORKLOAD_CONTAINER)
+        for event in (
+            self.on.install,
+            self.on.config_changed,
+            self.on.upgrade_charm,
+            self.on.update_status,
+            self.on.secret_changed,
+            self.on[WORKLOAD_CONTAINER].pebble_ready,
+            self.on[WORKLOAD_CONTAINER].pebble_check_failed,
+            self.on[WORKLOAD_CONTAINER].pebble_check_recovered,
+        ):
+            framework.observe(event, self._reconcile)
+        framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
+        framework.observe(self.on.predict_action, self._on_predict_action)
+        framework.observe(self.on.smoke_test_action, self._on_smoke_test_action)
+
+    # --- state read from Juju -------------------------------------------------
+
+    @cached_property
+    def _config(self) -> ServerConfig | ConfigError:
+        """The validated configuration, or every problem with it."""
+        try:
+            return self.load_config(ServerConfig, runtime=self.runtime)
+        except ConfigError as error:
+            return error
+
+    def _credentials(self, config: ServerConfig) -> dict[str, str]:
+        """The storage-credentials secret's content (empty when none is configured)."""
+        secret = config.storage_credentials
+        if secret is None:
+            return {}
+        try:
+            return secret.get_content(refresh=True)
+        except ops.SecretNotFoundError as error:
+            raise CredentialsError(
+                f"storage-credentials secret {secret.id} not found: create it with"
+                " `juju add-secret` and set its ID again"
+            ) from error
+        except ops.ModelError as error:
+            raise CredentialsError(
+                f"cannot read storage-credentials secret {secret.id}: run"
+                f" `juju grant-secret {secret.id} {self.app.name}`"
+            ) from error
+
+    def _client(self, config: ServerConfig, timeout: float = 30) -> workload.ModelServerClient:
+        return workload.ModelServerClient(config.http_port, config.model_name, timeout=timeout)
+
+    # --- reconcile --------------------------------------------------------------
+
+    def _reconcile(self, _: ops.EventBase) -> None:
+        """Make the workload match the configuration; change nothing if it is invalid."""
+        config = self._config
+        if isinstance(config, ConfigError):
+            logger.warning("configuration is invalid, workload left as it is: %s", config)
+            return
+        if not self.container.can_connect():
+            return
+        try:
+            credentials = self._credentials(config)
+        except CredentialsError as error:
+            logger.warning("%s", error)
+            return
+        self._apply_layer(config, credentials)
+        self.unit.set_ports(config.http_port, config.grpc_port)
+        self._arm_alive_check(config)
+
+    def _apply_layer(self, config: ServerConfig, credentials: dict[str, str]) -> None:
+        environment = workload.server_environment(self.runtime, config, credentials)
+        layer = workload.build_layer(self.runtime, config, environment)
+        plan_before = self.container.get_plan().to_dict()
+        self.container.add_layer(self.runtime.service_name, layer, combine=True)
+        if self.container.get_plan().to_dict() != plan_before:
+            # A new plan makes the reason of an earlier failure stale.
+            if self.container.exists(workload.SERVER_ERROR_FILE):
+                self.container.remove_path(workload.SERVER_ERROR_FILE)
+            # Only the command: the environment may hold storage credentials.
+            logger.info("server plan changed: %s", workload.server_command(self.runtime, config))
+        # Pebble restarts only the services whose plan changed.
+        self.container.replan()
+
+    def _arm_alive_check(self, config: ServerConfig) -> None:
+        """Start the liveness check once the model serves (see `workload.build_layer`)."""
+        alive = self.container.get_checks(workload.ALIVE_CHECK).get(workload.ALIVE_CHECK)
+        if alive is None or alive.status != ops.pebble.CheckStatus.INACTIVE:
+            return
+        if self._client(config, READINESS_TIMEOUT).model_ready():
+            self.container.start_checks(workload.ALIVE_CHECK)
+
+    # --- status -------------------------------------------------------------------
+
+    def _on_collect_unit_status(self, event: ops.CollectStatusEvent) -> None:
+        config = self._config
+        if isinstance(config, ConfigError):
+            event.add_status(ops.BlockedStatus(f"invalid config: {config}"))
+            return
+        try:
+            self._credentials(config)
+        except CredentialsError as error:
+            event.add_status(ops.BlockedStatus(str(error)))
+            return
+        event.add_status(self._workload_status(config))
+
+    def _workload_status(self, config: ServerConfig) -> ops.StatusBase:
+        if not self.container.can_connect():
+            return ops.WaitingStatus("waiting for the server container (Pebble not ready)")
+        service = self.container.get_services(self.runtime.service_name).get(
+            self.runtime.service_name
+        )
+        if service is None:
+            return ops.WaitingStatus("waiting for the server to be configured")
+        if self._client(config, READINESS_TIMEOUT).model_ready():
+            return ops.ActiveStatus(self._serving_message(config))
+        failure = self._server_failure()
+        if failure:
+            return ops.WaitingStatus(f"model failed to load (Pebble retries): {failure}")
+        if not service.is_running():
+            return ops.WaitingStatus(f"server is {service.current.value}; see juju debug-log")
+        return ops.WaitingStatus(f"loading model {config.model_name} from {config.model_uri}")
+
+    def _server_failure(self) -> str:
+        """Why the server last exited, as the rock's launcher recorded it."""
+        try:
+            return self.container.pull(workload.SERVER_ERROR_FILE).read().strip()
+        except (ops.pebble.PathError, ops.pebble.APIError):
+            return ""
+
+    def _serving_message(self, config: ServerConfig) -> str:
+        message = (
+            f"{config.model_name} ready on :{config.http_port} ({', '.join(self.runtime.protocols)})"
+        )
+        if config.autoscaling_target and not config.autoscaling_active:
+            message += "; autoscaling-target inactive in sidecar mode"
+        return message
+
+    # --- actions ------------------------------------------------------------------
+
+    def _action_config(self) -> ServerConfig:
+        config = self._config
+        if isinstance(config, ConfigError):
+            raise actions.ActionFailedError(f"the configuration is invalid: {config}")
+        return config
+
+    def _on_predict_action(self, event: ops.ActionEvent) -> None:
+        try:
+            config = self._action_config()
+            results = actions.predict(
+                self._client(config), self.runtime, event.params["payload"], event.params["protocol"]
+            )
+        except actions.ActionFailedError as error:
+            event.fail(str(error))
+            return
+        event.set_results(results)
+
+    def _on_smoke_test_action(self, event: ops.ActionEvent) -> None:
+        try:
+            config = self._action_config()
+            results = actions.smoke_test(self._client(config), self.runtime, config)
+        except actions.ActionFailedError as error:
+            event.fail(str(error))
+            return
+        event.set_results(results)

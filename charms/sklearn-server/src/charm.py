@@ -1,0 +1,16 @@
+#!/usr/bin/env python3
+"""The scikit-learn model-server charm: the shared implementation, serving sklearnserver."""
+
+import ops
+from model_server_charm.charm import ModelServerCharm
+from model_server_charm.runtimes import RUNTIMES
+
+
+class SklearnServerCharm(ModelServerCharm):
+    """Serves scikit-learn models (.joblib, .pkl, .pickle) with KServe's sklearnserver."""
+
+    runtime = RUNTIMES["sklearn"]
+
+
+if __name__ == "__main__":  # pragma: nocover
+    ops.main(SklearnServerCharm)
