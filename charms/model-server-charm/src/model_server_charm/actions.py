@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import InitVar, dataclass
 from typing import Any
 
 from model_server_charm.config import ServerConfig
@@ -22,34 +23,51 @@ MAX_PAYLOAD_BYTES = 1024 * 1024
 EXAMPLE_TOLERANCE = 0.05
 
 
-class ActionFailedError(Exception):
-    """The action cannot succeed; the message says why."""
+class ActionFailedError(ValueError):
+    """The action cannot succeed; the message says why.
+
+    A ValueError, so that `ops.ActionEvent.load_params` lets it through from
+    `PredictParams` with its message intact.
+    """
 
 
-def parse_payload(payload: str, protocol: Protocol, runtime: Runtime) -> bytes:
-    """Check a predict payload before anything is sent, and return the bytes to send."""
-    if protocol not in runtime.protocols:
-        raise ActionFailedError(
-            f"protocol {protocol!r} is not served by {runtime.display_name};"
-            f" use one of {', '.join(runtime.protocols)}"
-        )
-    encoded = payload.encode()
-    if len(encoded) > MAX_PAYLOAD_BYTES:
-        raise ActionFailedError(
-            f"payload is {len(encoded)} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit;"
-            " send large batches with an HTTP client instead"
-        )
-    try:
-        document = json.loads(payload)
-    except json.JSONDecodeError as error:
-        raise ActionFailedError(f"payload is not valid JSON: {error}") from error
-    if not isinstance(document, dict):
-        raise ActionFailedError("payload must be a JSON object")
-    if protocol == "v2" and not isinstance(document.get("inputs"), list):
-        raise ActionFailedError('a v2 payload needs an "inputs" list (KServe open inference protocol)')
-    if protocol == "v1" and not ({"instances", "inputs"} & document.keys()):
-        raise ActionFailedError('a v1 payload needs "instances" (or "inputs")')
-    return encoded
+@dataclass(frozen=True)
+class PredictParams:
+    """The `predict` action's parameters, checked before anything is sent."""
+
+    runtime: InitVar[Runtime]
+    payload: str
+    protocol: Protocol = "v1"
+
+    def __post_init__(self, runtime: Runtime) -> None:
+        if self.protocol not in runtime.protocols:
+            raise ActionFailedError(
+                f"protocol {self.protocol!r} is not served by {runtime.display_name};"
+                f" use one of {', '.join(runtime.protocols)}"
+            )
+        size = len(self.body)
+        if size > MAX_PAYLOAD_BYTES:
+            raise ActionFailedError(
+                f"payload is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit;"
+                " send large batches with an HTTP client instead"
+            )
+        try:
+            document = json.loads(self.payload)
+        except json.JSONDecodeError as error:
+            raise ActionFailedError(f"payload is not valid JSON: {error}") from error
+        if not isinstance(document, dict):
+            raise ActionFailedError("payload must be a JSON object")
+        if self.protocol == "v2" and not isinstance(document.get("inputs"), list):
+            raise ActionFailedError(
+                'a v2 payload needs an "inputs" list (KServe open inference protocol)'
+            )
+        if self.protocol == "v1" and not ({"instances", "inputs"} & document.keys()):
+            raise ActionFailedError('a v1 payload needs "instances" (or "inputs")')
+
+    @property
+    def body(self) -> bytes:
+        """The bytes sent to the server."""
+        return self.payload.encode()
 
 
 def _send(client: ModelServerClient, protocol: Protocol, body: bytes) -> ServerAnswer:
@@ -67,12 +85,9 @@ def _answer_results(answer: ServerAnswer) -> dict[str, Any]:
     }
 
 
-def predict(
-    client: ModelServerClient, runtime: Runtime, payload: str, protocol: Protocol
-) -> dict[str, Any]:
+def predict(client: ModelServerClient, params: PredictParams) -> dict[str, Any]:
     """Send the operator's payload and return the server's answer."""
-    body = parse_payload(payload, protocol, runtime)
-    answer = _send(client, protocol, body)
+    answer = _send(client, params.protocol, params.body)
     if not answer.ok:
         raise ActionFailedError(f"the model server answered {answer.status}: {answer.body}")
     return _answer_results(answer)

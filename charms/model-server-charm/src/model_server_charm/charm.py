@@ -181,9 +181,8 @@ class ModelServerCharm(ops.CharmBase):
     def _on_predict_action(self, event: ops.ActionEvent) -> None:
         try:
             config = self._action_config()
-            results = actions.predict(
-                self._client(config), self.runtime, event.params["payload"], event.params["protocol"]
-            )
+            params = event.load_params(actions.PredictParams, runtime=self.runtime)
+            results = actions.predict(self._client(config), params)
         except actions.ActionFailedError as error:
             event.fail(str(error))
             return

@@ -1,0 +1,60 @@
+"""The thin charms of this repository, found on disk, for tests parametrised over charms.
+
+A new runtime's charm directory is picked up here, so the unit, workload and
+rock tests cover it without being edited.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from model_server_charm.charm import ModelServerCharm
+
+ROOT = Path(__file__).resolve().parent.parent
+CHARMS_DIR = ROOT / "charms"
+
+
+@dataclass(frozen=True)
+class ThinCharm:
+    """A charm directory and the charm class its src/charm.py defines."""
+
+    name: str
+    path: Path
+    charm_type: type[ModelServerCharm]
+
+
+def _load_charm_type(charm_dir: Path) -> type[ModelServerCharm]:
+    module_name = f"thin_charm_{charm_dir.name.replace('-', '_')}"
+    spec = importlib.util.spec_from_file_location(module_name, charm_dir / "src" / "charm.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Registered so that inspect (and Scenario, which finds charmcraft.yaml from the
+    # charm's source file) can locate the module.
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    classes = [
+        value
+        for value in vars(module).values()
+        if inspect.isclass(value)
+        and issubclass(value, ModelServerCharm)
+        and value is not ModelServerCharm
+    ]
+    assert len(classes) == 1, f"{charm_dir} must define exactly one ModelServerCharm subclass"
+    return classes[0]
+
+
+def discover_charms() -> list[ThinCharm]:
+    """Every charms/*-server directory with its charm class."""
+    return [
+        ThinCharm(name=path.name, path=path, charm_type=_load_charm_type(path))
+        for path in sorted(CHARMS_DIR.glob("*-server"))
+        if (path / "src" / "charm.py").exists()
+    ]
+
+
+THIN_CHARMS = discover_charms()
+

@@ -1,0 +1,100 @@
+"""Fixtures shared by the Scenario tests: every charm, a fake server, state builders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ops import pebble, testing
+
+from model_server_charm import workload
+from model_server_charm.charm import WORKLOAD_CONTAINER
+from model_server_charm.config import ServerConfig
+from tests.charms import THIN_CHARMS, ThinCharm
+from tests.unit.fake_server import FakeModelServer, serve_fake
+
+MODEL_URI = "s3://models/iris"
+
+
+@pytest.fixture(params=THIN_CHARMS, ids=[charm.name for charm in THIN_CHARMS])
+def charm(request: pytest.FixtureRequest) -> ThinCharm:
+    return request.param
+
+
+@pytest.fixture
+def ctx(charm: ThinCharm) -> testing.Context[Any]:
+    return testing.Context(charm.charm_type)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeModelServer]:
+    with serve_fake() as server:
+        yield server
+
+
+@pytest.fixture
+def tmp_mount(tmp_path: Path) -> testing.Mount:
+    """The container's /tmp, where the launcher leaves the server's failure reason."""
+    return testing.Mount(location="/tmp", source=tmp_path)
+
+
+def container(
+    *,
+    can_connect: bool = True,
+    layers: dict[str, pebble.Layer] | None = None,
+    service: pebble.ServiceStatus | None = None,
+    service_name: str = "",
+    mount: testing.Mount | None = None,
+    alive: pebble.CheckStatus | None = None,
+) -> testing.Container:
+    """The workload container as Juju would present it."""
+    check_infos = frozenset()
+    if alive is not None:
+        check_infos = frozenset(
+            {
+                testing.CheckInfo(
+                    workload.ALIVE_CHECK,
+                    level=pebble.CheckLevel.ALIVE,
+                    startup=pebble.CheckStartup.DISABLED,
+                    status=alive,
+                    threshold=workload.CHECK_THRESHOLD,
+                ),
+                testing.CheckInfo(
+                    workload.READY_CHECK,
+                    level=pebble.CheckLevel.READY,
+                    status=pebble.CheckStatus.UP,
+                    threshold=workload.CHECK_THRESHOLD,
+                ),
+            }
+        )
+    return testing.Container(
+        WORKLOAD_CONTAINER,
+        can_connect=can_connect,
+        layers=layers or {},
+        service_statuses={service_name: service} if service else {},
+        mounts={"tmp": mount} if mount else {},
+        check_infos=check_infos,
+    )
+
+
+def planned_layer(charm: ThinCharm, **options: Any) -> pebble.Layer:
+    """The layer the charm plans for these options (used to start from a running server)."""
+    config = ServerConfig(runtime=charm.charm_type.runtime, **options)
+    environment = workload.server_environment(charm.charm_type.runtime, config, {})
+    return pebble.Layer(workload.build_layer(charm.charm_type.runtime, config, environment))
+
+
+def running_container(
+    charm: ThinCharm, port: int, mount: testing.Mount | None = None, **options: Any
+) -> testing.Container:
+    """A container whose server already runs the plan for these options."""
+    service = charm.charm_type.runtime.service_name
+    return container(
+        layers={service: planned_layer(charm, http_port=port, model_uri=MODEL_URI, **options)},
+        service=pebble.ServiceStatus.ACTIVE,
+        service_name=service,
+        mount=mount,
+        alive=pebble.CheckStatus.INACTIVE,
+    )

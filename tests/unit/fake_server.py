@@ -1,0 +1,69 @@
+"""A loopback HTTP server that answers like a KServe model server, for unit tests.
+
+The charm's status and actions talk HTTP to the server; answering them from a
+real socket exercises the charm's real client instead of a patched one.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class FakeModelServer:
+    """What the fake answers; tests change these fields between runs."""
+
+    port: int = 0
+    ready: bool = True
+    status: int = 200
+    answer: Any = field(default_factory=lambda: {"predictions": [1, 1]})
+    requests: list[tuple[str, Any]] = field(default_factory=list[tuple[str, Any]])
+
+
+def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            """Keep test output clean."""
+
+        def _reply(self, status: int, body: Any) -> None:
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path.endswith("/ready"):
+                self._reply(200 if fake.ready else 503, {"ready": fake.ready})
+            else:
+                self._reply(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            fake.requests.append((self.path, json.loads(self.rfile.read(length))))
+            self._reply(fake.status, fake.answer)
+
+    return Handler
+
+
+@contextmanager
+def serve_fake() -> Iterator[FakeModelServer]:
+    """Run a fake model server on a free loopback port for the duration of a test."""
+    fake = FakeModelServer()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.port = server.server_address[1]
+    # A short poll interval keeps shutdown (once per test) fast.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,163 @@
+"""The predict and smoke-test actions, against a fake server on a real socket."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import pytest
+from ops import testing
+
+from model_server_charm.actions import MAX_PAYLOAD_BYTES
+from tests.charms import ThinCharm
+from tests.unit.conftest import MODEL_URI, running_container
+from tests.unit.fake_server import FakeModelServer
+
+
+def _state(charm: ThinCharm, port: int, **config: Any) -> testing.State:
+    return testing.State(
+        config={"model-uri": MODEL_URI, "http-port": port, **config},
+        containers={running_container(charm, port)},
+    )
+
+
+@pytest.mark.parametrize(
+    ("protocol", "path"),
+    [("v1", "/v1/models/model:predict"), ("v2", "/v2/models/model/infer")],
+)
+def test_predict_returns_the_server_answer(
+    ctx: testing.Context[Any],
+    charm: ThinCharm,
+    fake: FakeModelServer,
+    protocol: str,
+    path: str,
+):
+    if protocol not in charm.charm_type.runtime.protocols:
+        pytest.skip(f"{charm.name} does not serve {protocol}")
+    payload = {"instances": [[1, 2]]} if protocol == "v1" else {"inputs": [{"name": "x"}]}
+    fake.answer = {"predictions": [7]}
+    ctx.run(
+        ctx.on.action("predict", params={"payload": json.dumps(payload), "protocol": protocol}),
+        _state(charm, fake.port),
+    )
+    assert fake.requests == [(path, payload)]
+    assert ctx.action_results is not None
+    assert json.loads(ctx.action_results["response"]) == {"predictions": [7]}
+    assert ctx.action_results["status-code"] == 200
+    assert ctx.action_results["latency-ms"] >= 0
+
+
+def test_predict_fails_with_the_servers_error(
+    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+):
+    fake.status, fake.answer = 400, {"error": "Expected 4 features, got 2"}
+    with pytest.raises(testing.ActionFailed) as failed:
+        ctx.run(
+            ctx.on.action("predict", params={"payload": '{"instances": [[1, 2]]}'}),
+            _state(charm, fake.port),
+        )
+    assert failed.value.message == (
+        'the model server answered 400: {"error": "Expected 4 features, got 2"}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "protocol", "reason"),
+    [
+        ("{not json", "v1", "payload is not valid JSON"),
+        ("[1, 2]", "v1", "payload must be a JSON object"),
+        ('{"data": 1}', "v1", 'a v1 payload needs "instances"'),
+        ('{"instances": []}', "v2", 'a v2 payload needs an "inputs" list'),
+        ('{"instances": [' + "1," * MAX_PAYLOAD_BYTES + "1]}", "v1", "over the 1048576-byte"),
+    ],
+)
+def test_predict_rejects_bad_payloads_before_sending(
+    ctx: testing.Context[Any],
+    charm: ThinCharm,
+    fake: FakeModelServer,
+    payload: str,
+    protocol: str,
+    reason: str,
+):
+    with pytest.raises(testing.ActionFailed) as failed:
+        ctx.run(
+            ctx.on.action("predict", params={"payload": payload, "protocol": protocol}),
+            _state(charm, fake.port),
+        )
+    assert reason in failed.value.message
+    assert fake.requests == []
+
+
+def test_predict_fails_when_the_server_is_down(ctx: testing.Context[Any], charm: ThinCharm):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with pytest.raises(testing.ActionFailed, match="the model server did not answer"):
+        ctx.run(
+            ctx.on.action("predict", params={"payload": '{"instances": [[1]]}'}),
+            _state(charm, closed_port),
+        )
+
+
+def test_predict_fails_on_invalid_config(ctx: testing.Context[Any], charm: ThinCharm):
+    with pytest.raises(testing.ActionFailed, match="the configuration is invalid: workers=0"):
+        ctx.run(
+            ctx.on.action("predict", params={"payload": '{"instances": [[1]]}'}),
+            _state(charm, 8080, workers=0),
+        )
+
+
+def test_smoke_test_checks_the_documented_answer_for_the_example_model(
+    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+):
+    example = charm.charm_type.runtime.example
+    fake.answer = example.expected
+    ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port, **{"model-uri": example.model_uri}))
+    assert ctx.action_results is not None
+    assert ctx.action_results["result"].startswith("passed: the example model")
+    assert fake.requests[0][1] == example.request
+
+
+def test_smoke_test_fails_on_a_wrong_answer_from_the_example_model(
+    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+):
+    example = charm.charm_type.runtime.example
+    fake.answer = {"predictions": ["something else"]}
+    with pytest.raises(testing.ActionFailed, match="smoke test failed: expected"):
+        ctx.run(
+            ctx.on.action("smoke-test"),
+            _state(charm, fake.port, **{"model-uri": example.model_uri}),
+        )
+
+
+def test_smoke_test_checks_shape_for_another_model(
+    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+):
+    protocol = charm.charm_type.runtime.example.protocol
+    fake.answer = {"predictions": [0]} if protocol == "v1" else {"outputs": []}
+    ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port))
+    assert ctx.action_results is not None
+    assert ctx.action_results["result"].startswith("passed: well-formed answer")
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "reason"),
+    [
+        (500, {"error": "boom"}, "the model server answered 500"),
+        (200, "not json", "the answer is not JSON"),
+        (200, {"unexpected": 1}, "answer needs"),
+    ],
+)
+def test_smoke_test_failures(
+    ctx: testing.Context[Any],
+    charm: ThinCharm,
+    fake: FakeModelServer,
+    status: int,
+    answer: Any,
+    reason: str,
+):
+    fake.status, fake.answer = status, answer
+    with pytest.raises(testing.ActionFailed) as failed:
+        ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port))
+    assert reason in failed.value.message

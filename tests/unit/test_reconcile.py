@@ -1,0 +1,207 @@
+"""The reconcile path: the Pebble layer, ports, credentials and the events that run it."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ops import pebble, testing
+
+from model_server_charm import workload
+from tests.charms import ThinCharm
+from tests.unit.conftest import MODEL_URI, container, running_container
+from tests.unit.fake_server import FakeModelServer
+
+
+def _service(out: testing.State, charm: ThinCharm) -> pebble.Service:
+    return out.get_container("server").plan.services[charm.charm_type.runtime.service_name]
+
+
+@pytest.mark.parametrize("leader", [True, False])
+def test_config_changed_plans_the_server(ctx: testing.Context[Any], charm: ThinCharm, leader: bool):
+    runtime = charm.charm_type.runtime
+    state = testing.State(
+        leader=leader,
+        config={"model-uri": MODEL_URI, "model-name": "iris", "workers": 1},
+        containers={container()},
+    )
+    out = ctx.run(ctx.on.config_changed(), state)
+    service = _service(out, charm)
+    assert shlex.split(service.command) == [
+        "python3",
+        "-m",
+        "kserve_launcher",
+        runtime.server_module,
+        "--model_name=iris",
+        f"--model_dir={MODEL_URI}",
+        "--http_port=8080",
+        "--grpc_port=8081",
+        "--workers=1",
+        "--enable_latency_logging=false",
+        f"--log_config_file={workload.QUIET_LOG_CONFIG}",
+    ]
+    assert service.user == "_daemon_"
+    assert service.startup == "enabled"
+    assert service.on_check_failure == {"alive": "restart"}
+    assert service.environment["PROMETHEUS_MULTIPROC_DIR"] == workload.METRICS_DIR
+    assert service.environment["PYTHONWARNINGS"] == "ignore::DeprecationWarning"
+    plan = out.get_container("server").plan
+    assert plan.checks["ready"].http == {"url": "http://localhost:8080/v2/models/iris/ready"}
+    assert plan.checks["alive"].http == {"url": "http://localhost:8080/v2/health/live"}
+    assert plan.checks["alive"].startup == pebble.CheckStartup.DISABLED
+    assert out.get_container("server").service_statuses[runtime.service_name] == (
+        pebble.ServiceStatus.ACTIVE
+    )
+    assert out.opened_ports == {testing.TCPPort(8080), testing.TCPPort(8081)}
+
+
+def test_log_requests_keeps_the_servers_request_logging(
+    ctx: testing.Context[Any], charm: ThinCharm
+):
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "log-requests": True}, containers={container()}
+    )
+    service = _service(ctx.run(ctx.on.config_changed(), state), charm)
+    assert "--enable_latency_logging" not in service.command
+    assert "--log_config_file" not in service.command
+    assert "PYTHONWARNINGS" not in service.environment
+
+
+def test_port_change_moves_checks_and_opened_ports(ctx: testing.Context[Any], charm: ThinCharm):
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "http-port": 9000, "grpc-port": 9001},
+        containers={running_container(charm, 8080)},
+        opened_ports={testing.TCPPort(8080), testing.TCPPort(8081)},
+    )
+    out = ctx.run(ctx.on.config_changed(), state)
+    assert "--http_port=9000" in _service(out, charm).command
+    assert out.get_container("server").plan.checks["ready"].http == {
+        "url": "http://localhost:9000/v2/models/model/ready"
+    }
+    assert out.opened_ports == {testing.TCPPort(9000), testing.TCPPort(9001)}
+
+
+@pytest.mark.parametrize(
+    "event",
+    ["install", "config_changed", "upgrade_charm", "update_status", "pebble_ready"],
+)
+def test_every_event_reconciles(ctx: testing.Context[Any], charm: ThinCharm, event: str):
+    workload_container = container()
+    state = testing.State(config={"model-uri": MODEL_URI}, containers={workload_container})
+    trigger = (
+        ctx.on.pebble_ready(workload_container)
+        if event == "pebble_ready"
+        else getattr(ctx.on, event)()
+    )
+    out = ctx.run(trigger, state)
+    assert charm.charm_type.runtime.service_name in out.get_container("server").plan.services
+
+
+@pytest.mark.parametrize("check_event", ["pebble_check_failed", "pebble_check_recovered"])
+def test_check_events_reconcile(ctx: testing.Context[Any], charm: ThinCharm, check_event: str):
+    workload_container = running_container(charm, 8080)
+    ready = next(c for c in workload_container.check_infos if c.name == workload.READY_CHECK)
+    state = testing.State(
+        config={"model-uri": "gs://bucket/changed", "http-port": 8080},
+        containers={workload_container},
+    )
+    out = ctx.run(getattr(ctx.on, check_event)(workload_container, ready), state)
+    assert "--model_dir=gs://bucket/changed" in _service(out, charm).command
+
+
+def test_container_not_reachable_plans_nothing(ctx: testing.Context[Any], charm: ThinCharm):
+    state = testing.State(
+        config={"model-uri": MODEL_URI}, containers={container(can_connect=False)}
+    )
+    out = ctx.run(ctx.on.config_changed(), state)
+    assert out.get_container("server").layers == {}
+    assert out.unit_status == testing.WaitingStatus(
+        "waiting for the server container (Pebble not ready)"
+    )
+    assert out.opened_ports == frozenset()
+
+
+def test_alive_check_is_armed_once_the_model_is_ready(
+    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+):
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "http-port": fake.port},
+        containers={running_container(charm, fake.port)},
+    )
+    fake.ready = False
+    out = ctx.run(ctx.on.update_status(), state)
+    alive = out.get_container("server").get_check_info(workload.ALIVE_CHECK)
+    assert alive.status == pebble.CheckStatus.INACTIVE
+    fake.ready = True
+    out = ctx.run(ctx.on.update_status(), state)
+    alive = out.get_container("server").get_check_info(workload.ALIVE_CHECK)
+    assert alive.status == pebble.CheckStatus.UP
+
+
+def test_plan_change_clears_the_previous_failure_reason(
+    ctx: testing.Context[Any], charm: ThinCharm, tmp_mount: testing.Mount, tmp_path: Path
+):
+    (tmp_path / Path(workload.SERVER_ERROR_FILE).name).write_text("old failure")
+    state = testing.State(
+        config={"model-uri": "gs://bucket/new", "http-port": 8080},
+        containers={running_container(charm, 8080, mount=tmp_mount)},
+    )
+    ctx.run(ctx.on.config_changed(), state)
+    assert not (tmp_path / Path(workload.SERVER_ERROR_FILE).name).exists()
+
+
+def test_unchanged_plan_keeps_the_failure_reason(
+    ctx: testing.Context[Any], charm: ThinCharm, tmp_mount: testing.Mount, tmp_path: Path
+):
+    error_file = tmp_path / Path(workload.SERVER_ERROR_FILE).name
+    error_file.write_text("RuntimeError: no model file")
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "http-port": 8080},
+        containers={running_container(charm, 8080, mount=tmp_mount)},
+    )
+    ctx.run(ctx.on.update_status(), state)
+    assert error_file.read_text() == "RuntimeError: no model file"
+
+
+def test_storage_credentials_become_server_environment(
+    ctx: testing.Context[Any], charm: ThinCharm
+):
+    secret = testing.Secret(
+        {"aws-access-key-id": "AKIA", "aws-secret-access-key": "s3cr3t"}, owner=None
+    )
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "storage-credentials": secret.id},
+        secrets={secret},
+        containers={container()},
+    )
+    out = ctx.run(ctx.on.config_changed(), state)
+    environment = _service(out, charm).environment
+    assert environment["AWS_ACCESS_KEY_ID"] == "AKIA"
+    assert environment["AWS_SECRET_ACCESS_KEY"] == "s3cr3t"
+
+
+def test_secret_changed_updates_the_credentials(ctx: testing.Context[Any], charm: ThinCharm):
+    secret = testing.Secret(
+        tracked_content={"aws-access-key-id": "old"},
+        latest_content={"aws-access-key-id": "new"},
+    )
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "storage-credentials": secret.id},
+        secrets={secret},
+        containers={container()},
+    )
+    out = ctx.run(ctx.on.secret_changed(secret), state)
+    assert _service(out, charm).environment["AWS_ACCESS_KEY_ID"] == "new"
+
+
+def test_missing_secret_blocks_and_plans_nothing(ctx: testing.Context[Any], charm: ThinCharm):
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "storage-credentials": "secret:cvh7kruupa1s46bqvuig"},
+        containers={container()},
+    )
+    out = ctx.run(ctx.on.config_changed(), state)
+    assert out.unit_status.name == "blocked"
+    assert "storage-credentials secret" in out.unit_status.message
+    assert out.get_container("server").layers == {}
