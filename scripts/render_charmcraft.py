@@ -42,6 +42,7 @@ def render(runtime: Runtime) -> str:
 
 
 def main() -> int:
+    """Render (or with --check, compare) every charm's charmcraft.yaml."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if a file is out of date")
     args = parser.parse_args()

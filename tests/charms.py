@@ -30,7 +30,8 @@ class ThinCharm:
 def _load_charm_type(charm_dir: Path) -> type[ModelServerCharm]:
     module_name = f"thin_charm_{charm_dir.name.replace('-', '_')}"
     spec = importlib.util.spec_from_file_location(module_name, charm_dir / "src" / "charm.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     # Registered so that inspect (and Scenario, which finds charmcraft.yaml from the
     # charm's source file) can locate the module.
@@ -57,4 +58,3 @@ def discover_charms() -> list[ThinCharm]:
 
 
 THIN_CHARMS = discover_charms()
-

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,7 +28,7 @@ class FakeModelServer:
 
 def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             """Keep test output clean."""
 
         def _reply(self, status: int, body: Any) -> None:
@@ -54,7 +54,7 @@ def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_fake() -> Iterator[FakeModelServer]:
+def serve_fake() -> Generator[FakeModelServer]:
     """Run a fake model server on a free loopback port for the duration of a test."""
     fake = FakeModelServer()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))

@@ -113,7 +113,9 @@ def test_smoke_test_checks_the_documented_answer_for_the_example_model(
 ):
     example = charm.charm_type.runtime.example
     fake.answer = example.expected
-    ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port, **{"model-uri": example.model_uri}))
+    ctx.run(
+        ctx.on.action("smoke-test"), _state(charm, fake.port, **{"model-uri": example.model_uri})
+    )
     assert ctx.action_results is not None
     assert ctx.action_results["result"].startswith("passed: the example model")
     assert fake.requests[0][1] == example.request

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
+from model_server_charm.config import ConfigError, ServerConfig
 from tests.charms import ThinCharm
 from tests.unit.conftest import MODEL_URI, running_container
 from tests.unit.fake_server import FakeModelServer
@@ -88,20 +89,24 @@ def test_fixing_the_config_applies_it(ctx: testing.Context[Any], charm: ThinChar
         testing.State(config={"model-uri": ""}, containers={running_container(charm, 8080)}),
     )
     assert bad.unit_status.name == "blocked"
-    good = ctx.run(ctx.on.config_changed(), testing.State(
-        config={"model-uri": "gs://bucket/other"},
-        containers={running_container(charm, 8080)},
-    ))
+    good = ctx.run(
+        ctx.on.config_changed(),
+        testing.State(
+            config={"model-uri": "gs://bucket/other"},
+            containers={running_container(charm, 8080)},
+        ),
+    )
     layer = good.get_container("server").plan.services[charm.charm_type.runtime.service_name]
     assert "--model_dir=gs://bucket/other" in layer.command
     assert good.unit_status.name == "waiting"
 
 
 def test_hardware_options_reject_bad_values_in_the_config_class(charm: ThinCharm):
-    """gpu/fpga options exist only on charms whose runtime declares that hardware (see
-    runtimes.yaml); the validation itself is shared, so it is tested on the class."""
-    from model_server_charm.config import ConfigError, ServerConfig
+    """Hardware options are validated by the shared class.
 
+    gpu/fpga options exist only on charms whose runtime declares that hardware
+    (runtimes.yaml), so they are tested on the class itself.
+    """
     with pytest.raises(ConfigError) as caught:
         ServerConfig(
             runtime=charm.charm_type.runtime,

@@ -20,7 +20,9 @@ def _service(out: testing.State, charm: ThinCharm) -> pebble.Service:
 
 
 @pytest.mark.parametrize("leader", [True, False])
-def test_config_changed_plans_the_server(ctx: testing.Context[Any], charm: ThinCharm, leader: bool):
+def test_config_changed_plans_the_server(
+    ctx: testing.Context[Any], charm: ThinCharm, leader: bool
+):
     runtime = charm.charm_type.runtime
     state = testing.State(
         leader=leader,

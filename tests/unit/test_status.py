@@ -86,7 +86,9 @@ def test_stopped_server_without_reason_points_at_the_log(
     # `start` does not reconcile (which would restart the service): the status alone.
     out = ctx.run(
         ctx.on.start(),
-        testing.State(config={"model-uri": MODEL_URI, "http-port": fake.port}, containers={stopped}),
+        testing.State(
+            config={"model-uri": MODEL_URI, "http-port": fake.port}, containers={stopped}
+        ),
     )
     assert out.unit_status == testing.WaitingStatus("server is error; see juju debug-log")
 

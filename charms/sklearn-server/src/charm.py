@@ -2,6 +2,7 @@
 """The scikit-learn model-server charm: the shared implementation, serving sklearnserver."""
 
 import ops
+
 from model_server_charm.charm import ModelServerCharm
 from model_server_charm.runtimes import RUNTIMES
 

@@ -93,7 +93,9 @@ def predict(client: ModelServerClient, params: PredictParams) -> dict[str, Any]:
     return _answer_results(answer)
 
 
-def smoke_test(client: ModelServerClient, runtime: Runtime, config: ServerConfig) -> dict[str, Any]:
+def smoke_test(
+    client: ModelServerClient, runtime: Runtime, config: ServerConfig
+) -> dict[str, Any]:
     """Send the runtime's upstream example and judge the answer.
 
     With the upstream example model the answer must match the documented one;
@@ -110,7 +112,9 @@ def smoke_test(client: ModelServerClient, runtime: Runtime, config: ServerConfig
     try:
         document = json.loads(answer.body)
     except json.JSONDecodeError as error:
-        raise ActionFailedError(f"smoke test failed: the answer is not JSON: {answer.body}") from error
+        raise ActionFailedError(
+            f"smoke test failed: the answer is not JSON: {answer.body}"
+        ) from error
     if config.model_uri == example.model_uri:
         if not matches_expected(document, example.expected):
             raise ActionFailedError(
@@ -139,7 +143,7 @@ def matches_expected(actual: Any, expected: Any) -> bool:
             and len(actual) == len(expected)
             and all(matches_expected(a, e) for a, e in zip(actual, expected, strict=True))
         )
-    if isinstance(expected, bool) or isinstance(expected, str) or expected is None:
+    if isinstance(expected, (bool, str)) or expected is None:
         return actual == expected
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
         return math.isclose(actual, expected, abs_tol=EXAMPLE_TOLERANCE)

@@ -152,7 +152,9 @@ class ModelServerCharm(ops.CharmBase):
         if failure:
             return ops.WaitingStatus(f"model failed to load (Pebble retries): {failure}")
         if not service.is_running():
-            return ops.WaitingStatus(f"server is {service.current.value}; see juju debug-log")
+            current = service.current
+            state = current.value if isinstance(current, ops.pebble.ServiceStatus) else current
+            return ops.WaitingStatus(f"server is {state}; see juju debug-log")
         return ops.WaitingStatus(f"loading model {config.model_name} from {config.model_uri}")
 
     def _server_failure(self) -> str:
@@ -163,9 +165,8 @@ class ModelServerCharm(ops.CharmBase):
             return ""
 
     def _serving_message(self, config: ServerConfig) -> str:
-        message = (
-            f"{config.model_name} ready on :{config.http_port} ({', '.join(self.runtime.protocols)})"
-        )
+        protocols = ", ".join(self.runtime.protocols)
+        message = f"{config.model_name} ready on :{config.http_port} ({protocols})"
         if config.autoscaling_target and not config.autoscaling_active:
             message += "; autoscaling-target inactive in sidecar mode"
         return message

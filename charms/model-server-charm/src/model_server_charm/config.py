@@ -110,7 +110,8 @@ class ServerConfig:
             )
         if self.deployment_mode not in DEPLOYMENT_MODES:
             problems.append(
-                f"deployment-mode={self.deployment_mode!r}: use one of {', '.join(DEPLOYMENT_MODES)}"
+                f"deployment-mode={self.deployment_mode!r}: use one of"
+                f" {', '.join(DEPLOYMENT_MODES)}"
             )
         return problems
 
@@ -141,7 +142,8 @@ class ServerConfig:
         problems: list[str] = []
         if self.autoscaling_target < 0:
             problems.append(
-                f"autoscaling-target={self.autoscaling_target}: must be 0 (KServe's default) or more"
+                f"autoscaling-target={self.autoscaling_target}: must be 0 (KServe's default)"
+                " or more"
             )
         if self.autoscaling_metric not in AUTOSCALING_METRICS:
             problems.append(

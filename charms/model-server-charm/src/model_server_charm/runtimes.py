@@ -80,7 +80,7 @@ def _runtime_from_entry(name: str, entry: dict[str, Any]) -> Runtime:
 
 def load_runtimes() -> dict[str, Runtime]:
     """Read every runtime from the packaged `runtimes.yaml`."""
-    text = resources.files(__package__).joinpath("runtimes.yaml").read_text()
+    text = resources.files("model_server_charm").joinpath("runtimes.yaml").read_text()
     entries: dict[str, dict[str, Any]] = yaml.safe_load(text)
     return {name: _runtime_from_entry(name, entry) for name, entry in entries.items()}
 
