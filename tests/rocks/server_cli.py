@@ -1,0 +1,87 @@
+"""Check command lines against a model server's own argparse parser (see server_cli_probe.py).
+
+Three parsers can judge a command line: the installed kserve SDK's ModelServer
+parser plus the servers' `--model_dir` (always available), the workload tests'
+stand-in server module, and the real upstream server from a kserve checkout
+(`KSERVE_PYTHON_DIR`). A source that is not on this machine skips the test
+that asked for it, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.rocks.rockcraft_projects import ROOT
+
+PROBE = Path(__file__).with_name("server_cli_probe.py")
+STANDINS_DIR = ROOT / "tests" / "workload" / "standins"
+# A kserve source checkout's python/ directory: the real upstream servers' parsers.
+KSERVE_PYTHON_DIR_ENV = "KSERVE_PYTHON_DIR"
+CLI_SOURCES = ("kserve-sdk", "standin", "upstream")
+
+
+@dataclass(frozen=True)
+class CliCheck:
+    """How one server parser judged some argument lists."""
+
+    options: frozenset[str]
+    errors: list[str | None]
+
+
+ServerCli = Callable[[str, str, list[list[str]]], CliCheck]
+
+
+def _source_path(source: str, server_module: str) -> Path | None:
+    """Where the parser of this source lives; skip the test when it is not on this machine."""
+    if source == "kserve-sdk":
+        return None
+    if source == "standin":
+        path = STANDINS_DIR
+        if not (path / server_module / "__main__.py").is_file():
+            pytest.skip(f"no stand-in for {server_module} in {path}")
+        return path
+    kserve_python = os.environ.get(KSERVE_PYTHON_DIR_ENV)
+    if not kserve_python:
+        pytest.skip(
+            f"{KSERVE_PYTHON_DIR_ENV} is not set (point it at a kserve checkout's python/)"
+        )
+    path = Path(kserve_python)
+    if not (path / server_module / server_module / "__main__.py").is_file():
+        pytest.fail(f"{KSERVE_PYTHON_DIR_ENV}={path} has no {server_module}/{server_module}/")
+    return path
+
+
+def check_server_cli(
+    workdir: Path, source: str, server_module: str, argvs: list[list[str]]
+) -> CliCheck:
+    """How the `source` parser of `server_module` judges each argument list."""
+    path = _source_path(source, server_module)
+    request: dict[str, Any] = {
+        "source": source,
+        "server_module": server_module,
+        "path": str(path) if path else None,
+        "argvs": argvs,
+    }
+    (workdir / "request.json").write_text(json.dumps(request))
+    subprocess.run(
+        [sys.executable, str(PROBE), "request.json", "result.json"],
+        cwd=workdir,
+        check=True,
+        timeout=120,
+    )
+    result = json.loads((workdir / "result.json").read_text())
+    if "load_error" in result:
+        missing = result["missing_module"]
+        if source == "standin" and missing and missing != server_module:
+            pytest.skip(f"the {server_module} stand-in needs {missing}, not installed here")
+        pytest.fail(f"cannot load the {source} parser of {server_module}: {result['load_error']}")
+    return CliCheck(options=frozenset(result["options"]), errors=result["errors"])
