@@ -35,6 +35,8 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("min-replicas", -1, "min-replicas=-1"),
     ("max-replicas", 0, "max-replicas=0"),
     ("min-replicas", 5, "min-replicas=5 is above max-replicas=1"),
+    ("latency-alert-threshold", 0.0, "latency-alert-threshold=0.0"),
+    ("latency-alert-threshold", -0.5, "latency-alert-threshold=-0.5"),
 ]
 
 

@@ -16,6 +16,7 @@ import ops
 
 from model_server_charm import actions, workload
 from model_server_charm.config import ConfigError, ServerConfig
+from model_server_charm.observability import dashboards, logs, metrics
 from model_server_charm.runtimes import Runtime
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,17 @@ class ModelServerCharm(ops.CharmBase):
             self.on[WORKLOAD_CONTAINER].pebble_ready,
             self.on[WORKLOAD_CONTAINER].pebble_check_failed,
             self.on[WORKLOAD_CONTAINER].pebble_check_recovered,
+        ):
+            framework.observe(event, self._reconcile)
+        # One observer per observability relation; each names the events it needs.
+        self._metrics = metrics.MetricsEndpointProvider(self, self.runtime)
+        self._dashboards = dashboards.GrafanaDashboardProvider(self, self.runtime)
+        self._logs = logs.LogForwarder(self)
+        for event in (
+            self.on.leader_elected,  # the new leader (re)writes the application databags
+            *self._metrics.events,
+            *self._dashboards.events,
+            *self._logs.events,
         ):
             framework.observe(event, self._reconcile)
         framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
@@ -91,8 +103,13 @@ class ModelServerCharm(ops.CharmBase):
         if isinstance(config, ConfigError):
             logger.warning("configuration is invalid, workload left as it is: %s", config)
             return
+        # Relation data needs no container: Prometheus and Grafana learn of the
+        # unit even while its pod is still starting.
+        self._metrics.publish(config)
+        self._dashboards.publish()
         if not self.container.can_connect():
             return
+        self._logs.forward(self.container)
         try:
             credentials = self._credentials(config)
         except CredentialsError as error:

@@ -8,6 +8,7 @@ configuration in one pass instead of one option per hook.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import InitVar, dataclass
 from typing import Literal
@@ -66,6 +67,7 @@ class ServerConfig:
     fpga_count: int = 0
     fpga_resource: str = ""
     image: str = ""
+    latency_alert_threshold: float = 1.0
 
     def __post_init__(self, runtime: Runtime) -> None:
         problems = [
@@ -73,6 +75,7 @@ class ServerConfig:
             *self._server_problems(runtime),
             *self._resource_problems(),
             *self._scaling_problems(),
+            *self._alerting_problems(),
         ]
         if problems:
             raise ConfigError(problems)
@@ -164,6 +167,15 @@ class ServerConfig:
     def autoscaling_active(self) -> bool:
         """Whether `autoscaling-target` takes effect: only KServe scales replicas."""
         return self.deployment_mode == "serverless"
+
+    def _alerting_problems(self) -> list[str]:
+        # NaN and infinity would make the alert never (or always) fire without saying so.
+        if not (math.isfinite(self.latency_alert_threshold) and self.latency_alert_threshold > 0):
+            return [
+                f"latency-alert-threshold={self.latency_alert_threshold}: must be a positive"
+                " number of seconds (for example 0.5)"
+            ]
+        return []
 
 
 def _is_positive_quantity(text: str) -> bool:

@@ -18,6 +18,11 @@ import yaml
 Protocol = Literal["v1", "v2"]
 Hardware = Literal["gpu", "fpga"]
 
+# Every KServe Python runtime exports the same request_*_seconds histograms, so
+# they share these; a server with other metrics (proteus) names its own files.
+DEFAULT_ALERT_RULES = ("server", "kserve")
+DEFAULT_DASHBOARDS = ("kserve",)
+
 
 @dataclass(frozen=True)
 class Example:
@@ -51,6 +56,9 @@ class Runtime:
     example: Example
     environment: dict[str, str] = field(default_factory=dict[str, str])
     hardware: tuple[Hardware, ...] = ()
+    # Observability files (model_server_charm/observability/…) naming the server's metrics.
+    alert_rules: tuple[str, ...] = DEFAULT_ALERT_RULES
+    dashboards: tuple[str, ...] = DEFAULT_DASHBOARDS
 
     @property
     def service_name(self) -> str:
@@ -69,6 +77,8 @@ def _runtime_from_entry(name: str, entry: dict[str, Any]) -> Runtime:
         protocols=tuple(entry["protocols"]),
         environment={str(k): str(v) for k, v in entry["environment"].items()},
         hardware=tuple(entry["hardware"]),
+        alert_rules=tuple(entry.get("alert-rules", DEFAULT_ALERT_RULES)),
+        dashboards=tuple(entry.get("dashboards", DEFAULT_DASHBOARDS)),
         example=Example(
             model_uri=example["model-uri"],
             protocol=example["protocol"],
