@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import ops
 
-from model_server_charm import actions, workload
+from model_server_charm import actions, deployment, serverless, workload
 from model_server_charm.config import ConfigError, ServerConfig
 from model_server_charm.observability import dashboards, logs, metrics
 from model_server_charm.runtimes import Runtime
@@ -63,6 +63,9 @@ class ModelServerCharm(ops.CharmBase):
         framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
         framework.observe(self.on.predict_action, self._on_predict_action)
         framework.observe(self.on.smoke_test_action, self._on_smoke_test_action)
+        # `stop` also comes with every pod restart: _on_removing checks the app is going.
+        framework.observe(self.on.stop, self._on_removing)
+        framework.observe(self.on.remove, self._on_removing)
 
     # --- state read from Juju -------------------------------------------------
 
@@ -95,6 +98,26 @@ class ModelServerCharm(ops.CharmBase):
     def _client(self, config: ServerConfig, timeout: float = 30) -> workload.ModelServerClient:
         return workload.ModelServerClient(config.http_port, config.model_name, timeout=timeout)
 
+    @cached_property
+    def _deployment(self) -> deployment.Deployment:
+        """The application's Kubernetes objects, read at most once per hook and shared."""
+        return deployment.Deployment(
+            app=self.app.name, namespace=self.model.name, leader=self.unit.is_leader()
+        )
+
+    def _image(self, config: ServerConfig) -> str:
+        """The rock the predictor runs: the `image` option, else the charm's OCI resource."""
+        if config.image:
+            return config.image
+        try:
+            path = self.model.resources.fetch(serverless.IMAGE_RESOURCE)
+        except (ops.ModelError, NameError) as error:
+            raise serverless.ImageResourceError(
+                f"no {serverless.IMAGE_RESOURCE} resource to run in serverless mode:"
+                " attach it (juju attach-resource) or set the image option"
+            ) from error
+        return serverless.image_from_resource(path)
+
     # --- reconcile --------------------------------------------------------------
 
     def _reconcile(self, _: ops.EventBase) -> None:
@@ -115,9 +138,51 @@ class ModelServerCharm(ops.CharmBase):
         except CredentialsError as error:
             logger.warning("%s", error)
             return
+        try:
+            if config.deployment_mode == "serverless":
+                self._reconcile_serverless(config)
+            else:
+                self._reconcile_sidecar(config, credentials)
+        except deployment.KubernetesProblemError:
+            return  # logged and reported in the status; Pebble left as it was
+
+    def _reconcile_sidecar(self, config: ServerConfig, credentials: dict[str, str]) -> None:
+        """The server runs in this pod; Kubernetes first, so a refusal changes nothing."""
+        self._deployment.reconcile_sidecar(config)
         self._apply_layer(config, credentials)
         self.unit.set_ports(config.http_port, config.grpc_port)
+        ready = self.container.get_checks(workload.READY_CHECK).get(workload.READY_CHECK)
+        if ready is not None and ready.status == ops.pebble.CheckStatus.INACTIVE:
+            self.container.start_checks(workload.READY_CHECK)  # stopped in serverless mode
         self._arm_alive_check(config)
+
+    def _reconcile_serverless(self, config: ServerConfig) -> None:
+        """KServe serves the model: once its InferenceService exists, stop this pod's server."""
+        if self._deployment.reconcile_serverless(
+            self.runtime, config, lambda: self._image(config)
+        ):
+            self._stop_server()
+            self.unit.set_ports()
+
+    def _stop_server(self) -> None:
+        """Stop the service and its checks.
+
+        Juju probes the pod through Pebble's health endpoint: a failing alive
+        check would get the container restarted, a failing ready check would keep
+        the pod unready and stall every StatefulSet rollout.
+        """
+        service = self.container.get_services(self.runtime.service_name).get(
+            self.runtime.service_name
+        )
+        if service is not None and service.is_running():
+            self.container.stop(self.runtime.service_name)
+        active = [
+            name
+            for name, check in self.container.get_checks().items()
+            if check.status != ops.pebble.CheckStatus.INACTIVE
+        ]
+        if active:
+            self.container.stop_checks(*active)
 
     def _apply_layer(self, config: ServerConfig, credentials: dict[str, str]) -> None:
         environment = workload.server_environment(self.runtime, config, credentials)
@@ -153,7 +218,11 @@ class ModelServerCharm(ops.CharmBase):
         except CredentialsError as error:
             event.add_status(ops.BlockedStatus(str(error)))
             return
-        event.add_status(self._workload_status(config))
+        kubernetes = self._deployment.status(self.runtime, config)
+        if kubernetes is not None:
+            event.add_status(kubernetes)
+        if config.deployment_mode == "sidecar":
+            event.add_status(self._workload_status(config))
 
     def _workload_status(self, config: ServerConfig) -> ops.StatusBase:
         if not self.container.can_connect():
@@ -187,6 +256,13 @@ class ModelServerCharm(ops.CharmBase):
         if config.autoscaling_target and not config.autoscaling_active:
             message += "; autoscaling-target inactive in sidecar mode"
         return message
+
+    # --- removal ------------------------------------------------------------------
+
+    def _on_removing(self, _: ops.EventBase) -> None:
+        """Delete the InferenceService when the application goes, not when a unit does."""
+        if self.unit.is_leader() and self.app.planned_units() == 0:
+            self._deployment.remove()
 
     # --- actions ------------------------------------------------------------------
 

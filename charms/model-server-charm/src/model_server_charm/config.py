@@ -116,6 +116,15 @@ class ServerConfig:
                 f"deployment-mode={self.deployment_mode!r}: use one of"
                 f" {', '.join(DEPLOYMENT_MODES)}"
             )
+        if self.deployment_mode == "serverless" and self.storage_credentials is not None:
+            # KServe's storage initializer takes credentials from a service account,
+            # not from the predictor's environment: the secret would silently not apply.
+            problems.append(
+                "storage-credentials are not passed on in serverless mode yet: use a public"
+                " model-uri there, or deployment-mode=sidecar"
+            )
+        if self.image and any(character.isspace() for character in self.image):
+            problems.append(f"image={self.image!r}: an image reference has no spaces")
         return problems
 
     def _resource_problems(self) -> list[str]:

@@ -1,0 +1,268 @@
+"""Serverless mode: the KServe objects the charm renders, applies, reads and deletes.
+
+In `deployment-mode=serverless` the model server does not run in the charm's
+pod: KServe runs the same rock as an InferenceService's custom predictor and
+Knative scales it. The objects come from jinja2 templates in `templates/`, so
+what is sent is readable as YAML and validated against the KServe CRDs in tests.
+
+Decisions:
+
+- The InferenceService is named `<app>-isvc`, not `<app>`: KServe creates a
+  Service named after the InferenceService (an ExternalName to the Knative
+  gateway) and would take over the Service Juju created for the application.
+- The predictor runs exactly `workload.server_command` (one source of the
+  command), with two differences KServe imposes: the HTTP port is 8080 (KServe's
+  model agent and routing assume it), and a remote `model-uri` becomes
+  `STORAGE_URI`, which makes KServe's storage initializer download the model to
+  /mnt/models before the server starts, so the server reads `--model_dir=/mnt/models`.
+  An absolute path is a path inside the rock and is passed through unchanged.
+- The InferenceService is owned (ownerReferences) by the application's
+  StatefulSet, so Kubernetes deletes it with the application even if the
+  charm's removal hooks never run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from lightkube import ApiError, Client
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+
+from model_server_charm import workload
+from model_server_charm.config import ServerConfig
+from model_server_charm.k8s_resources import FIELD_MANAGER, ResourceRequirements, is_not_found
+from model_server_charm.runtimes import Runtime
+
+InferenceService = create_namespaced_resource(
+    "serving.kserve.io", "v1beta1", "InferenceService", "inferenceservices"
+)
+TrainedModel = create_namespaced_resource(
+    "serving.kserve.io", "v1alpha1", "TrainedModel", "trainedmodels"
+)
+INFERENCE_SERVICE_CRD = "inferenceservices.serving.kserve.io"
+
+# KServe routes to, and its model agent calls, the predictor on this port.
+KSERVE_HTTP_PORT = 8080
+# Where KServe's storage initializer puts what STORAGE_URI names.
+STORAGE_MOUNT = "/mnt/models"
+NAME_SUFFIX = "-isvc"
+# The OCI image resource every model-server charm declares for its server container.
+IMAGE_RESOURCE = "server-image"
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("model_server_charm", "templates"),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def inference_service_name(app: str) -> str:
+    """The InferenceService's name (see the module docstring for why not the app's)."""
+    return app + NAME_SUFFIX
+
+
+def labels(app: str) -> dict[str, str]:
+    """Labels that say which application made an object.
+
+    Deliberately not `app.kubernetes.io/name`: Juju selects the application's
+    pods (and its Service's endpoints) by that label, and KServe copies an
+    InferenceService's labels onto its predictor pods.
+    """
+    return {"app.juju.is/created-by": app, "app.kubernetes.io/part-of": "kserve-bundle"}
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The object whose deletion deletes the InferenceService (the app's StatefulSet)."""
+
+    name: str
+    uid: str
+
+
+def predictor_config(runtime: Runtime, config: ServerConfig) -> ServerConfig:
+    """The configuration the predictor's server runs with (port and model directory)."""
+    model_dir = config.model_uri if config.model_uri.startswith("/") else STORAGE_MOUNT
+    grpc_port = config.grpc_port if config.grpc_port != KSERVE_HTTP_PORT else KSERVE_HTTP_PORT + 1
+    return dataclasses.replace(
+        config,
+        runtime=runtime,
+        http_port=KSERVE_HTTP_PORT,
+        grpc_port=grpc_port,
+        model_uri=model_dir,
+    )
+
+
+def predictor_environment(runtime: Runtime, config: ServerConfig) -> dict[str, str]:
+    """The predictor's environment: the server's own plus STORAGE_URI for a remote model."""
+    environment = workload.server_environment(runtime, config, {})
+    if not config.model_uri.startswith("/"):
+        environment["STORAGE_URI"] = config.model_uri
+    return environment
+
+
+def render_inference_service(
+    runtime: Runtime,
+    config: ServerConfig,
+    *,
+    app: str,
+    namespace: str,
+    image: str,
+    resources: ResourceRequirements,
+    owner: Owner | None = None,
+    image_pull_secrets: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The InferenceService that serves this configuration, as a plain object."""
+    predictor = predictor_config(runtime, config)
+    text = _TEMPLATES.get_template("inferenceservice.yaml.j2").render(
+        name=inference_service_name(app),
+        namespace=namespace,
+        labels=labels(app),
+        owner=owner,
+        image=image,
+        command=workload.server_command(runtime, predictor),
+        env=predictor_environment(runtime, config),
+        http_port=KSERVE_HTTP_PORT,
+        resources=resources.to_dict(),
+        min_replicas=config.min_replicas,
+        max_replicas=config.max_replicas,
+        scale_metric=config.autoscaling_metric,
+        scale_target=config.autoscaling_target,
+        image_pull_secrets=image_pull_secrets,
+    )
+    return yaml.safe_load(text)
+
+
+def render_trained_model(
+    *,
+    name: str,
+    app: str,
+    namespace: str,
+    storage_uri: str,
+    framework: str,
+    memory: str,
+) -> dict[str, Any]:
+    """A TrainedModel: one more model for the app's multi-model InferenceService.
+
+    `memory` is the model's size as a Kubernetes quantity; KServe uses it to
+    place models on predictor replicas with room for them.
+    """
+    text = _TEMPLATES.get_template("trainedmodel.yaml.j2").render(
+        name=name,
+        namespace=namespace,
+        labels=labels(app),
+        inference_service=inference_service_name(app),
+        framework=framework,
+        storage_uri=storage_uri,
+        memory=memory,
+    )
+    return yaml.safe_load(text)
+
+
+class ImageResourceError(Exception):
+    """The OCI image resource cannot be read; the message says what to do."""
+
+
+def image_from_resource(path: Path) -> str:
+    """The image reference in an `oci-image` resource file.
+
+    Juju hands a charm its OCI image resource as a small YAML (or JSON) document
+    with `registrypath`, `username` and `password`; only the path is needed,
+    because the predictor reuses the pull secrets Juju made for the pod.
+    """
+    try:
+        document = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ImageResourceError(f"cannot read the server-image resource: {error}") from error
+    image = document.get("registrypath") if isinstance(document, dict) else None
+    if not isinstance(image, str) or not image:
+        raise ImageResourceError("the server-image resource names no registrypath")
+    return image
+
+
+@dataclass(frozen=True)
+class InferenceServiceState:
+    """What KServe reports about an InferenceService: its Ready condition and URL."""
+
+    ready: bool
+    reason: str
+    message: str
+    url: str
+
+    @classmethod
+    def from_object(cls, obj: dict[str, Any]) -> InferenceServiceState:
+        """Read the Ready condition and URL from a live InferenceService."""
+        status: dict[str, Any] = obj.get("status") or {}
+        ready: dict[str, Any] = next(
+            (c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {}
+        )
+        url = status.get("url") or (status.get("address") or {}).get("url") or ""
+        return cls(
+            ready=ready.get("status") == "True",
+            reason=str(ready.get("reason") or ""),
+            message=str(ready.get("message") or ""),
+            url=str(url),
+        )
+
+
+class InferenceServices:
+    """The application's InferenceService in the cluster."""
+
+    _absent: Any = object()
+
+    def __init__(self, client: Client, app: str, namespace: str):
+        self.client = client
+        self.name = inference_service_name(app)
+        self.namespace = namespace
+        self._live: Any = None
+
+    def kserve_installed(self) -> bool:
+        """Whether the cluster knows InferenceServices at all (KServe's CRD)."""
+        try:
+            self.client.get(CustomResourceDefinition, INFERENCE_SERVICE_CRD)
+        except ApiError as error:
+            if is_not_found(error):
+                return False
+            raise
+        return True
+
+    def get(self) -> dict[str, Any] | None:
+        """The live InferenceService, or None; read once per hook."""
+        if self._live is None:
+            try:
+                self._live = dict(
+                    self.client.get(InferenceService, self.name, namespace=self.namespace)
+                )
+            except ApiError as error:
+                if not is_not_found(error):
+                    raise
+                self._live = self._absent
+        return None if self._live is self._absent else self._live
+
+    def apply(self, obj: dict[str, Any], *, dry_run: bool = False) -> None:
+        """Server-side apply the rendered InferenceService."""
+        self.client.apply(
+            InferenceService.from_dict(obj),
+            field_manager=FIELD_MANAGER,
+            force=True,
+            dry_run=dry_run,
+        )
+        if not dry_run:
+            self._live = None
+
+    def delete(self, *, dry_run: bool = False) -> None:
+        """Delete the InferenceService (gone already is fine)."""
+        try:
+            self.client.delete(
+                InferenceService, self.name, namespace=self.namespace, dry_run=dry_run
+            )
+        except ApiError as error:
+            if not is_not_found(error):
+                raise
+        if not dry_run:
+            self._live = self._absent
