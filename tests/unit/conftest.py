@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
-from model_server_charm import workload
+from model_server_charm import k8s_resources, workload
 from model_server_charm.charm import WORKLOAD_CONTAINER
 from model_server_charm.config import ServerConfig
 from tests.charms import THIN_CHARMS, ThinCharm
+from tests.unit.fake_kube import FakeKube
 from tests.unit.fake_server import FakeModelServer, serve_fake
 
 MODEL_URI = "s3://models/iris"
@@ -26,6 +27,14 @@ def charm(request: pytest.FixtureRequest) -> ThinCharm:
 @pytest.fixture
 def ctx(charm: ThinCharm) -> testing.Context[Any]:
     return testing.Context(charm.charm_type)
+
+
+@pytest.fixture(autouse=True)
+def kube(monkeypatch: pytest.MonkeyPatch) -> FakeKube:
+    """The cluster, replacing the lightkube client for every test (none reaches a real one)."""
+    cluster = FakeKube()
+    monkeypatch.setattr(k8s_resources, "kube_client", lambda: cluster)
+    return cluster
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("memory", "4GB!", "memory='4GB!'"),
     ("memory", "0", "memory='0'"),
     ("deployment-mode", "daemonset", "deployment-mode='daemonset'"),
+    ("image", "registry/sklearnserver :1", "image='registry/sklearnserver :1'"),
     ("autoscaling-target", -5, "autoscaling-target=-5"),
     ("autoscaling-metric", "latency", "autoscaling-metric='latency'"),
     ("min-replicas", -1, "min-replicas=-1"),
