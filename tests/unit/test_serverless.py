@@ -537,3 +537,24 @@ def test_removal_without_kserve_or_trust_does_not_fail(
     kube.forbid()
     accel.run(accel.on.remove(), state(planned_units=0))
     assert kube.writes() == []
+
+
+def test_unreadable_image_resource_blocks_and_applies_nothing(
+    accel: testing.Context[Any], kube: FakeKube, tmp_path: Path
+):
+    empty = tmp_path / "empty-resource.yaml"
+    empty.write_text("")
+    out = accel.run(
+        accel.on.config_changed(),
+        state(
+            {"deployment-mode": "serverless"},
+            resources=frozenset({testing.Resource(name="server-image", path=empty)}),
+        ),
+    )
+    assert out.unit_status == testing.BlockedStatus(
+        "the server-image resource names no registrypath"
+    )
+    assert kube.writes() == []
+    assert out.get_container("server").service_statuses[ACCEL.service_name] == (
+        pebble.ServiceStatus.ACTIVE
+    )
