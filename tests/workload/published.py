@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
+from unittest import mock
 
 from cosl import JujuTopology, LZMABase64
+from lightkube import ApiError
+from lightkube.models.meta_v1 import Status
 from ops import testing
 
+from model_server_charm import k8s_resources
 from tests.charms import ThinCharm
 
 MODEL = testing.Model(name="kserve", uuid="3f1c2b9e-6d4a-4e8b-9c1d-5a7b8e9f0a12")
@@ -35,11 +39,26 @@ class Published:
         return self.metrics_unit["prometheus_scrape_unit_name"]
 
 
+class UntrustedClient:
+    """The Kubernetes API as an application deployed without `--trust` sees it: 403s.
+
+    There is no cluster here; relation data must be published all the same.
+    """
+
+    def __getattr__(self, verb: str) -> Any:
+        def forbidden(*_: object, **__: object) -> NoReturn:
+            raise ApiError(
+                status=Status(code=403, reason="Forbidden", message=f"{verb}: untrusted")
+            )
+
+        return forbidden
+
+
 def publish(charm: ThinCharm, config: dict[str, Any]) -> Published:
     """Run the charm (leader, both relations joined) with `config` and read its databags.
 
-    The container is unreachable on purpose: relation data does not depend on
-    Pebble, and the test starts the server itself.
+    The container is unreachable and the application untrusted on purpose:
+    relation data depends on neither, and the test starts the server itself.
     """
     metrics = testing.Relation("metrics-endpoint", remote_app_name="prometheus")
     grafana = testing.Relation("grafana-dashboard", remote_app_name="grafana")
@@ -51,7 +70,8 @@ def publish(charm: ThinCharm, config: dict[str, Any]) -> Published:
         containers={testing.Container("server", can_connect=False)},
     )
     ctx = testing.Context(charm.charm_type)
-    out = ctx.run(ctx.on.config_changed(), state)
+    with mock.patch.object(k8s_resources, "kube_client", UntrustedClient):
+        out = ctx.run(ctx.on.config_changed(), state)
     scrape = out.get_relation(metrics.id)
     dashboards = json.loads(out.get_relation(grafana.id).local_app_data["dashboards"])
     return Published(
