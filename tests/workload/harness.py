@@ -1,0 +1,147 @@
+"""Start a real model server exactly as the charm would have Pebble start it.
+
+The command, environment and check URLs come from the plan the charm writes
+when Scenario runs it — nothing is retyped here. Only what differs between the
+rock and this machine is mapped: the interpreter, the files the rock installs
+under /etc/kserve, and per-server scratch paths (`bench.servers` holds that
+mapping, shared with the benchmark).
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import sys
+import urllib.request
+from collections.abc import Generator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import joblib
+from ops import pebble, testing
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+
+from bench.servers import Command, Endpoint, rock_paths_on_host, running, to_host
+from model_server_charm import k8s_resources
+from model_server_charm.charm import WORKLOAD_CONTAINER
+from model_server_charm.workload import ModelServerClient
+from tests.charms import ThinCharm
+from tests.workload.published import UntrustedClient
+
+READY_TIMEOUT_S = 120.0
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def train_iris_model(model_dir: Path) -> Path:
+    """Train a small classifier on the iris data that ships with scikit-learn, as upstream's."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    features, labels = load_iris(return_X_y=True)
+    model = LogisticRegression(max_iter=500).fit(features, labels)
+    path = model_dir / "model.joblib"
+    joblib.dump(model, path)
+    return path
+
+
+@dataclass(frozen=True)
+class CharmPlan:
+    """The server part of the Pebble plan the charm produced for some options."""
+
+    service: pebble.Service
+    checks: Mapping[str, pebble.Check]
+
+
+def charm_plan(charm: ThinCharm, options: Mapping[str, Any]) -> CharmPlan:
+    """Run the charm through Scenario and read back the plan it gave Pebble."""
+    ctx = testing.Context(charm.charm_type)
+    state = testing.State(
+        config=dict(options),
+        containers={testing.Container(WORKLOAD_CONTAINER, can_connect=True)},
+    )
+    # No cluster here: the charm sees the API as an untrusted application does.
+    with mock.patch.object(k8s_resources, "kube_client", UntrustedClient):
+        out = ctx.run(ctx.on.config_changed(), state)
+    plan = out.get_container(WORKLOAD_CONTAINER).plan
+    service = plan.services[charm.charm_type.runtime.service_name]
+    return CharmPlan(service=service, checks=dict(plan.checks))
+
+
+@dataclass(frozen=True)
+class RunningCharmServer:
+    """A server started from the charm's plan, with its model ready."""
+
+    plan: CharmPlan
+    client: ModelServerClient
+    pid: int
+    http_port: int
+    scratch: Path
+
+    @property
+    def base_url(self) -> str:
+        """Loopback only."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def check_url(self, name: str) -> str:
+        """A Pebble check's URL from the plan, pointed at loopback."""
+        url: str = self.plan.checks[name].http["url"]  # type: ignore[index]
+        return url.replace("//localhost:", "//127.0.0.1:")
+
+    def check_passes(self, name: str) -> bool:
+        """Whether the Pebble check's HTTP probe would succeed now (a 2xx answer)."""
+        try:
+            with urllib.request.urlopen(self.check_url(name), timeout=5) as answer:
+                return 200 <= answer.status < 300
+        except OSError:
+            return False
+
+
+@contextmanager
+def running_server(
+    charm: ThinCharm,
+    options: Mapping[str, Any],
+    model_dir: Path,
+    scratch: Path,
+) -> Generator[RunningCharmServer]:
+    """Start the server the charm plans for `options` (plus free ports and `model_dir`)."""
+    http_port, grpc_port = free_port(), free_port()
+    config = {
+        "model-uri": str(model_dir),
+        "http-port": http_port,
+        "grpc-port": grpc_port,
+        **options,
+    }
+    plan = charm_plan(charm, config)
+    paths = rock_paths_on_host(scratch)
+    interpreter, *arguments = shlex.split(plan.service.command)
+    assert interpreter == "python3", f"the charm's command starts with {interpreter!r}"
+    command = Command(
+        label=f"{charm.name} (charm's plan)",
+        argv=(sys.executable, *(to_host(argument, paths) for argument in arguments)),
+        environment={
+            name: to_host(str(value), paths) for name, value in plan.service.environment.items()
+        },
+    )
+    endpoint = Endpoint(
+        model_name=str(config.get("model-name", "model")),
+        model_dir=model_dir,
+        http_port=http_port,
+        grpc_port=grpc_port,
+    )
+    scratch.mkdir(parents=True, exist_ok=True)
+    with running(command, endpoint, scratch / "server.log", READY_TIMEOUT_S) as server:
+        yield RunningCharmServer(
+            plan=plan,
+            client=server.client,
+            pid=server.pid,
+            http_port=http_port,
+            scratch=scratch,
+        )
