@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from model_server_charm import workload
+from tests.charm_plan import CharmPlan, charm_plan
 from tests.charms import THIN_CHARMS, ThinCharm
-from tests.rocks.charm_plan import PlannedService, planned_service
 from tests.rocks.rockcraft_projects import LAUNCHER_PREFIX, ROCKS, ROCKS_DIR, RockProject
 from tests.rocks.server_cli import ServerCli
 
@@ -27,12 +27,10 @@ OPTION_SETS: list[dict[str, Any]] = [{}, {"log-requests": True}]
 pytestmark = pytest.mark.parametrize("charm", THIN_CHARMS, ids=[c.name for c in THIN_CHARMS])
 
 
-def charm_services(charm: ThinCharm) -> list[PlannedService]:
+def charm_services(charm: ThinCharm) -> list[CharmPlan]:
     """The charm's service for each option set, serving the runtime's example model."""
     model_uri = charm.charm_type.runtime.example.model_uri
-    services = [
-        planned_service(charm, {"model-uri": model_uri, **options}) for options in OPTION_SETS
-    ]
+    services = [charm_plan(charm, {"model-uri": model_uri, **options}) for options in OPTION_SETS]
     if any(tuple(s.argv[: len(LAUNCHER_PREFIX)]) != LAUNCHER_PREFIX for s in services):
         pytest.skip(f"{charm.name} does not run its server through kserve_launcher")
     return services

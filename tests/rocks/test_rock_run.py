@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.charm_plan import charm_plan
 from tests.charms import THIN_CHARMS, ThinCharm
-from tests.rocks.charm_plan import planned_service
 from tests.rocks.rockcraft_projects import ROCKS, ROOT, RockProject
 
 ENGINES = ("docker", "podman")
@@ -227,7 +227,7 @@ def test_charm_command_serves_a_model_in_the_rock(
     engine: str, image: str, model_dir: Path, containers: list[str], charm: ThinCharm
 ) -> None:
     """The charm's exact argv and environment, run in the rock as the charm's user."""
-    service = planned_service(charm, {"model-uri": MODEL_DIR, "model-name": "iris"})
+    service = charm_plan(charm, {"model-uri": MODEL_DIR, "model-name": "iris"})
     port = int(flag_value(service.argv, "--http_port"))
     environment = [
         option

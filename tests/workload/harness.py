@@ -1,7 +1,7 @@
 """Start a real model server exactly as the charm would have Pebble start it.
 
 The command, environment and check URLs come from the plan the charm writes
-when Scenario runs it — nothing is retyped here. Only what differs between the
+when Scenario runs it (`tests.charm_plan`) — nothing is retyped here. Only what differs between the
 rock and this machine is mapped: the interpreter, the files the rock installs
 under /etc/kserve, and per-server scratch paths (`bench.servers` holds that
 mapping, shared with the benchmark).
@@ -9,7 +9,6 @@ mapping, shared with the benchmark).
 
 from __future__ import annotations
 
-import shlex
 import socket
 import sys
 import urllib.request
@@ -18,19 +17,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import joblib
-from ops import pebble, testing
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 from bench.servers import Command, Endpoint, rock_paths_on_host, running, to_host
-from model_server_charm import k8s_resources
-from model_server_charm.charm import WORKLOAD_CONTAINER
 from model_server_charm.workload import ModelServerClient
+from tests.charm_plan import CharmPlan, charm_plan
 from tests.charms import ThinCharm
-from tests.workload.published import UntrustedClient
 
 READY_TIMEOUT_S = 120.0
 
@@ -50,29 +45,6 @@ def train_iris_model(model_dir: Path) -> Path:
     path = model_dir / "model.joblib"
     joblib.dump(model, path)
     return path
-
-
-@dataclass(frozen=True)
-class CharmPlan:
-    """The server part of the Pebble plan the charm produced for some options."""
-
-    service: pebble.Service
-    checks: Mapping[str, pebble.Check]
-
-
-def charm_plan(charm: ThinCharm, options: Mapping[str, Any]) -> CharmPlan:
-    """Run the charm through Scenario and read back the plan it gave Pebble."""
-    ctx = testing.Context(charm.charm_type)
-    state = testing.State(
-        config=dict(options),
-        containers={testing.Container(WORKLOAD_CONTAINER, can_connect=True)},
-    )
-    # No cluster here: the charm sees the API as an untrusted application does.
-    with mock.patch.object(k8s_resources, "kube_client", UntrustedClient):
-        out = ctx.run(ctx.on.config_changed(), state)
-    plan = out.get_container(WORKLOAD_CONTAINER).plan
-    service = plan.services[charm.charm_type.runtime.service_name]
-    return CharmPlan(service=service, checks=dict(plan.checks))
 
 
 @dataclass(frozen=True)
@@ -121,7 +93,7 @@ def running_server(
     }
     plan = charm_plan(charm, config)
     paths = rock_paths_on_host(scratch)
-    interpreter, *arguments = shlex.split(plan.service.command)
+    interpreter, *arguments = plan.argv
     assert interpreter == "python3", f"the charm's command starts with {interpreter!r}"
     command = Command(
         label=f"{charm.name} (charm's plan)",

@@ -21,8 +21,8 @@ from ops import testing
 from model_server_charm import actions, k8s_resources, workload
 from model_server_charm.charm import WORKLOAD_CONTAINER
 from model_server_charm.config import ServerConfig
+from tests.charm_plan import UntrustedClient
 from tests.charms import THIN_CHARMS, ThinCharm
-from tests.workload.published import UntrustedClient
 from tests.workload.harness import (
     RunningCharmServer,
     free_port,
@@ -89,9 +89,7 @@ def test_predict_v1_with_the_charms_action_code(charm: ThinCharm, server: Runnin
 
 def test_predict_v2_with_the_charms_action_code(charm: ThinCharm, server: RunningCharmServer):
     body = {
-        "inputs": [
-            {"name": "input-0", "shape": [2, 4], "datatype": "FP32", "data": EXAMPLE_ROWS}
-        ]
+        "inputs": [{"name": "input-0", "shape": [2, 4], "datatype": "FP32", "data": EXAMPLE_ROWS}]
     }
     params = actions.PredictParams(charm.charm_type.runtime, json.dumps(body), "v2")
     answer = json.loads(actions.predict(server.client, params)["response"])
@@ -161,9 +159,11 @@ def test_a_model_that_fails_to_load_shows_its_reason_in_the_status(
     (broken / "model.joblib").rename(broken / "first.joblib")
     train_iris_model(broken)  # two model files: the server refuses to guess
     scratch = tmp_path / "scratch"
-    with pytest.raises(RuntimeError, match="exited with status"):
-        with running_server(charm, {}, broken, scratch):
-            pass
+    with (
+        pytest.raises(RuntimeError, match="exited with status"),
+        running_server(charm, {}, broken, scratch),
+    ):
+        pass
     error_file = scratch / Path(workload.SERVER_ERROR_FILE).name
     reason = error_file.read_text().strip()
     assert "more than one model file" in reason
@@ -176,7 +176,9 @@ def test_a_model_that_fails_to_load_shows_its_reason_in_the_status(
     container = testing.Container(WORKLOAD_CONTAINER, can_connect=True, mounts={"tmp": tmp_mount})
     # No cluster here: the charm sees the API as an untrusted application does.
     monkeypatch.setattr(k8s_resources, "kube_client", UntrustedClient)
-    planned = ctx.run(ctx.on.config_changed(), testing.State(config=config, containers={container}))
+    planned = ctx.run(
+        ctx.on.config_changed(), testing.State(config=config, containers={container})
+    )
     assert not error_file.exists()
     error_file.write_text(reason + "\n")
     out = ctx.run(ctx.on.update_status(), planned)
