@@ -48,7 +48,7 @@ def test_config_changed_plans_the_server(
     assert service.startup == "enabled"
     assert service.on_check_failure == {"alive": "restart"}
     assert service.environment["PROMETHEUS_MULTIPROC_DIR"] == workload.METRICS_DIR
-    assert service.environment["PYTHONWARNINGS"] == "ignore::DeprecationWarning"
+    assert service.environment["PYTHONWARNINGS"] == workload.FASTAPI_WARNING_FILTER
     plan = out.get_container("server").plan
     assert plan.checks["ready"].http == {"url": "http://localhost:8080/v2/models/iris/ready"}
     assert plan.checks["alive"].http == {"url": "http://localhost:8080/v2/health/live"}

@@ -7,6 +7,7 @@ cannot be found or downloaded.
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from model_server_charm.runtimes import RUNTIMES, Runtime
 from tests.k8s_schemas import validate_kserve
 from tests.unit.conftest import MODEL_URI
 from tests.unit.fake_kube import FakeKube, api_error, node
+from tests.unit.fake_server import serve_fake
 from tests.unit.k8s_helpers import (
     ACCEL,
     ACCEL_APP,
@@ -188,7 +190,12 @@ def test_state_reads_the_ready_condition_and_url():
         reason="RevisionMissing",
         message="Configuration is waiting for a Revision",
         url="http://isvc.ns.svc.cluster.local",
+        address="http://isvc.ns.svc.cluster.local",
     )
+    external = serverless.InferenceServiceState.from_object(
+        {"status": {"url": "http://isvc.example.com", "address": {"url": "http://isvc.local"}}}
+    )
+    assert (external.url, external.address) == ("http://isvc.example.com", "http://isvc.local")
     assert not serverless.InferenceServiceState.from_object({}).ready
 
 
@@ -558,3 +565,42 @@ def test_unreadable_image_resource_blocks_and_applies_nothing(
     assert out.get_container("server").service_statuses[ACCEL.service_name] == (
         pebble.ServiceStatus.ACTIVE
     )
+
+
+# --- actions ---------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("crds")
+def test_predict_goes_to_the_inference_services_cluster_address(
+    accel: testing.Context[Any], kube: FakeKube, tmp_path: Path
+):
+    with serve_fake() as fake:
+        accel.run(accel.on.config_changed(), serverless_state(tmp_path))
+        kube.isvc_status = {
+            **READY,
+            "address": {"url": f"http://127.0.0.1:{fake.port}/"},
+        }
+        fake.answer = {"predictions": [3]}
+        accel.run(
+            accel.on.action("predict", params={"payload": '{"instances": [[1, 2]]}'}),
+            serverless_state(tmp_path),
+        )
+    assert fake.requests == [("/v1/models/model:predict", {"instances": [[1, 2]]})]
+    assert accel.action_results is not None
+    assert json.loads(accel.action_results["response"]) == {"predictions": [3]}
+
+
+@pytest.mark.usefixtures("crds")
+def test_actions_fail_until_the_inference_service_has_an_address(
+    accel: testing.Context[Any], tmp_path: Path
+):
+    with pytest.raises(testing.ActionFailed, match="the InferenceService has no address yet"):
+        accel.run(accel.on.action("smoke-test"), serverless_state(tmp_path))
+
+
+def test_actions_in_serverless_mode_need_trust(
+    accel: testing.Context[Any], kube: FakeKube, tmp_path: Path
+):
+    kube.forbid()
+    with pytest.raises(testing.ActionFailed, match="juju trust"):
+        accel.run(accel.on.action("smoke-test"), serverless_state(tmp_path))

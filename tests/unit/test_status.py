@@ -97,3 +97,20 @@ def test_no_plan_yet_is_waiting(ctx: testing.Context[Any], charm: ThinCharm):
     state = testing.State(config={"model-uri": MODEL_URI}, containers={container()})
     out = ctx.run(ctx.on.start(), state)
     assert out.unit_status == testing.WaitingStatus("waiting for the server to be configured")
+
+
+def test_a_long_failure_reason_is_shortened(
+    ctx: testing.Context[Any],
+    charm: ThinCharm,
+    fake: FakeModelServer,
+    tmp_mount: testing.Mount,
+    tmp_path: Path,
+):
+    fake.ready = False
+    (tmp_path / Path(workload.SERVER_ERROR_FILE).name).write_text("x" * 1000)
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "http-port": fake.port},
+        containers={running_container(charm, fake.port, mount=tmp_mount)},
+    )
+    message = ctx.run(ctx.on.update_status(), state).unit_status.message
+    assert message == "model failed to load (Pebble retries): " + "x" * 199 + "…"

@@ -54,13 +54,13 @@ class RunningCharmServer:
     plan: CharmPlan
     client: ModelServerClient
     pid: int
-    http_port: int
+    port: int
     scratch: Path
 
     @property
     def base_url(self) -> str:
         """Loopback only."""
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def check_url(self, name: str) -> str:
         """A Pebble check's URL from the plan, pointed at loopback."""
@@ -84,10 +84,10 @@ def running_server(
     scratch: Path,
 ) -> Generator[RunningCharmServer]:
     """Start the server the charm plans for `options` (plus free ports and `model_dir`)."""
-    http_port, grpc_port = free_port(), free_port()
+    port, grpc_port = free_port(), free_port()
     config = {
         "model-uri": str(model_dir),
-        "http-port": http_port,
+        "http-port": port,
         "grpc-port": grpc_port,
         **options,
     }
@@ -105,7 +105,7 @@ def running_server(
     endpoint = Endpoint(
         model_name=str(config.get("model-name", "model")),
         model_dir=model_dir,
-        http_port=http_port,
+        http_port=port,
         grpc_port=grpc_port,
     )
     scratch.mkdir(parents=True, exist_ok=True)
@@ -114,6 +114,6 @@ def running_server(
             plan=plan,
             client=server.client,
             pid=server.pid,
-            http_port=http_port,
+            port=port,
             scratch=scratch,
         )

@@ -62,7 +62,7 @@ def server(
 def _config(charm: ThinCharm, server: RunningCharmServer, **options: Any) -> ServerConfig:
     return ServerConfig(
         runtime=charm.charm_type.runtime,
-        http_port=server.http_port,
+        http_port=server.port,
         model_uri=str(options.pop("model_uri", "/srv/other-model")),
         **options,
     )
@@ -182,6 +182,12 @@ def test_a_model_that_fails_to_load_shows_its_reason_in_the_status(
     assert not error_file.exists()
     error_file.write_text(reason + "\n")
     out = ctx.run(ctx.on.update_status(), planned)
-    assert out.unit_status == testing.WaitingStatus(
-        f"model failed to load (Pebble retries): {reason}"
+    assert out.unit_status.name == "waiting"
+    # The status carries the launcher's reason (shortened to a status line).
+    assert out.unit_status.message.startswith(
+        "model failed to load (Pebble retries): sklearnserver failed: RuntimeError:"
+        " more than one model file in "
+    )
+    assert reason.startswith(
+        out.unit_status.message.removeprefix("model failed to load (Pebble retries): ").rstrip("…")
     )

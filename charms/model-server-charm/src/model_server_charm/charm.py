@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 WORKLOAD_CONTAINER = "server"
 # How long a status evaluation waits for the server's readiness answer.
 READINESS_TIMEOUT = 5.0
+# A status line, not a traceback: the whole reason is in the server's log.
+MAX_REASON_LENGTH = 200
 
 
 class CredentialsError(Exception):
@@ -96,7 +98,20 @@ class ModelServerCharm(ops.CharmBase):
             ) from error
 
     def _client(self, config: ServerConfig, timeout: float = 30) -> workload.ModelServerClient:
-        return workload.ModelServerClient(config.http_port, config.model_name, timeout=timeout)
+        """The server in this pod; in serverless mode, the InferenceService's cluster address."""
+        if config.deployment_mode != "serverless":
+            return workload.ModelServerClient.on_port(
+                config.http_port, config.model_name, timeout=timeout
+            )
+        try:
+            address = self._deployment.inference_address()
+        except deployment.KubernetesProblemError as error:
+            raise actions.ActionFailedError(error.status.message) from error
+        if not address:
+            raise actions.ActionFailedError(
+                "the InferenceService has no address yet: wait for it to be ready (juju status)"
+            )
+        return workload.ModelServerClient(address, config.model_name, timeout=timeout)
 
     @cached_property
     def _deployment(self) -> deployment.Deployment:
@@ -244,11 +259,14 @@ class ModelServerCharm(ops.CharmBase):
         return ops.WaitingStatus(f"loading model {config.model_name} from {config.model_uri}")
 
     def _server_failure(self) -> str:
-        """Why the server last exited, as the rock's launcher recorded it."""
+        """Why the server last exited, as the rock's launcher recorded it (shortened)."""
         try:
-            return self.container.pull(workload.SERVER_ERROR_FILE).read().strip()
+            reason = self.container.pull(workload.SERVER_ERROR_FILE).read().strip()
         except (ops.pebble.PathError, ops.pebble.APIError):
             return ""
+        if len(reason) > MAX_REASON_LENGTH:
+            reason = reason[: MAX_REASON_LENGTH - 1] + "…"
+        return reason
 
     def _serving_message(self, config: ServerConfig) -> str:
         protocols = ", ".join(self.runtime.protocols)

@@ -226,6 +226,14 @@ class Deployment:
             )
         return None
 
+    def inference_address(self) -> str:
+        """Where the InferenceService answers inside the cluster ('' while it has none)."""
+        with self._api(required=True):
+            live = self.inference_services.get()
+            if live is not None:
+                return InferenceServiceState.from_object(live).address
+        return ""
+
     # --- errors --------------------------------------------------------------------
 
     def _record(self, status: ops.StatusBase) -> KubernetesProblemError:

@@ -193,6 +193,8 @@ class InferenceServiceState:
     reason: str
     message: str
     url: str
+    # The cluster-local address: what the charm's actions call from inside the cluster.
+    address: str
 
     @classmethod
     def from_object(cls, obj: dict[str, Any]) -> InferenceServiceState:
@@ -201,12 +203,14 @@ class InferenceServiceState:
         ready: dict[str, Any] = next(
             (c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {}
         )
-        url = status.get("url") or (status.get("address") or {}).get("url") or ""
+        address = str((status.get("address") or {}).get("url") or "")
+        url = str(status.get("url") or address)
         return cls(
             ready=ready.get("status") == "True",
             reason=str(ready.get("reason") or ""),
             message=str(ready.get("message") or ""),
-            url=str(url),
+            url=url,
+            address=address or url,
         )
 
 

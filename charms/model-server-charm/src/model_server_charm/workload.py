@@ -30,6 +30,9 @@ METRICS_DIR = "/tmp/kserve-metrics"
 SERVER_ERROR_FILE = "/tmp/kserve-server-error.txt"
 SERVER_ERROR_FILE_ENV = "KSERVE_LAUNCHER_ERROR_FILE"
 
+# Matches FastAPI's warning by its message, which is the same in fastapi 0.136 and 0.165.
+FASTAPI_WARNING_FILTER = "ignore:ORJSONResponse is deprecated"
+
 READY_CHECK = "ready"
 ALIVE_CHECK = "alive"
 CHECK_PERIOD = "10s"
@@ -76,9 +79,10 @@ def server_environment(
         **credential_environment(credentials),
     }
     if not config.log_requests:
-        # FastAPI warns on every response about kserve's ORJSONResponse; the
-        # warning costs more than the prediction on small models.
-        environment["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
+        # FastAPI warns on every response that kserve's ORJSONResponse is
+        # deprecated (a UserWarning, re-armed per request): with quiet logs it
+        # would be the only line each request still writes.
+        environment["PYTHONWARNINGS"] = FASTAPI_WARNING_FILTER
     return environment
 
 
@@ -155,10 +159,17 @@ class ServerAnswer:
 class ModelServerClient:
     """A small client for the KServe v1/v2 REST API of one served model."""
 
-    def __init__(self, port: int, model_name: str, host: str = "localhost", timeout: float = 30):
-        self.base_url = f"http://{host}:{port}"
+    def __init__(self, base_url: str, model_name: str, timeout: float = 30):
+        self.base_url = base_url.rstrip("/")
         self.model_name = model_name
         self.timeout = timeout
+
+    @classmethod
+    def on_port(
+        cls, port: int, model_name: str, host: str = "localhost", timeout: float = 30
+    ) -> ModelServerClient:
+        """A client for a server in this pod (sidecar mode) or on this machine (tests)."""
+        return cls(f"http://{host}:{port}", model_name, timeout)
 
     def infer_path(self, protocol: Protocol) -> str:
         """The endpoint a request of this protocol goes to."""

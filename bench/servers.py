@@ -1,0 +1,261 @@
+"""The server commands under comparison, and running one of them on this machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Generator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model_server_charm.config import ServerConfig
+from model_server_charm.runtimes import RUNTIMES, Runtime
+from model_server_charm.workload import (
+    METRICS_DIR,
+    QUIET_LOG_CONFIG,
+    SERVER_ERROR_FILE,
+    ModelServerClient,
+    server_command,
+    server_environment,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ROCK_COMMON = REPO_ROOT / "rocks" / "common"
+STANDINS = REPO_ROOT / "tests" / "workload" / "standins"
+RUNTIME: Runtime = RUNTIMES["sklearn"]
+# The interpreter the charm's command names; on this machine it is the bench's own.
+ROCK_PYTHON = "python3"
+# Variables that change how a server runs: each command gets only the ones it sets itself.
+TUNING_VARIABLES = (
+    "PYTHONWARNINGS",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "prometheus_multiproc_dir",
+    "KSERVE_LAUNCHER_ERROR_FILE",
+    "PREDICT_PROBA",
+)
+STOP_TIMEOUT_S = 30
+UPSTREAM_LABEL = "upstream default"
+CHARM_LABEL = "charm default"
+
+
+class ServerStartError(RuntimeError):
+    """A server exited or did not get its model ready in time."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One way of starting the server: what to run and the environment it adds."""
+
+    label: str
+    argv: tuple[str, ...]
+    environment: Mapping[str, str] = field(default_factory=dict[str, str])
+
+    def __str__(self) -> str:
+        variables = [f"{name}={value}" for name, value in sorted(self.environment.items())]
+        return shlex.join([*variables, *self.argv])
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a benchmarked server listens and which model it serves."""
+
+    model_name: str
+    model_dir: Path
+    http_port: int
+    grpc_port: int
+
+    @property
+    def base_url(self) -> str:
+        """Loopback only: the bench never talks to another address."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+def rock_paths_on_host(scratch: Path) -> dict[str, str]:
+    """Map each path the charm's command names inside the rock to its place on this machine.
+
+    The rock installs `rocks/common` files under /etc/kserve; the per-server
+    state directories go to the bench's scratch directory so that a run leaves
+    nothing behind and never touches another server's files.
+    """
+    return {
+        QUIET_LOG_CONFIG: str(ROCK_COMMON / Path(QUIET_LOG_CONFIG).name),
+        METRICS_DIR: str(scratch / Path(METRICS_DIR).name),
+        SERVER_ERROR_FILE: str(scratch / Path(SERVER_ERROR_FILE).name),
+    }
+
+
+def to_host(value: str, paths: Mapping[str, str]) -> str:
+    """Rewrite a rock path, whole or as the value of `--flag=<path>`, to its host path."""
+    if value in paths:
+        return paths[value]
+    flag, equals, path = value.partition("=")
+    if equals and path in paths:
+        return f"{flag}={paths[path]}"
+    return value
+
+
+def upstream_command(endpoint: Endpoint) -> Command:
+    """Build the command of KServe's sklearn ClusterServingRuntime.
+
+    Upstream passes --model_name, --model_dir and --http_port; --grpc_port is
+    added only so that the bench never collides with whatever uses 8081 here.
+    """
+    argv = (
+        sys.executable,
+        "-m",
+        RUNTIME.server_module,
+        f"--model_name={endpoint.model_name}",
+        f"--model_dir={endpoint.model_dir}",
+        f"--http_port={endpoint.http_port}",
+        f"--grpc_port={endpoint.grpc_port}",
+    )
+    return Command(UPSTREAM_LABEL, argv)
+
+
+def charm_command(
+    endpoint: Endpoint,
+    scratch: Path,
+    label: str = CHARM_LABEL,
+    workers: int = ServerConfig.workers,
+    log_requests: bool = ServerConfig.log_requests,
+    without: tuple[str, ...] = (),
+) -> Command:
+    """Build the command and environment the charm's Pebble layer runs, as run on this machine.
+
+    The defaults are the charm's own; other `workers` and `log_requests`
+    values, and `without` (environment variables to leave out), build the
+    intermediate steps that show what each lever is worth.
+    """
+    config = ServerConfig(
+        RUNTIME,
+        model_name=endpoint.model_name,
+        model_uri=str(endpoint.model_dir),
+        http_port=endpoint.http_port,
+        grpc_port=endpoint.grpc_port,
+        workers=workers,
+        log_requests=log_requests,
+    )
+    paths = rock_paths_on_host(scratch)
+    interpreter, *arguments = server_command(RUNTIME, config)
+    if interpreter != ROCK_PYTHON:
+        raise ValueError(f"the charm's command starts with {interpreter!r}, not {ROCK_PYTHON!r}")
+    argv = (sys.executable, *(to_host(argument, paths) for argument in arguments))
+    environment = {
+        name: to_host(value, paths)
+        for name, value in server_environment(RUNTIME, config, {}).items()
+        if name not in without
+    }
+    return Command(label, argv, environment)
+
+
+def lever_commands(endpoint: Endpoint, scratch: Path) -> list[Command]:
+    """List the steps from upstream's command to the charm's, one lever at a time."""
+    return [
+        upstream_command(endpoint),
+        charm_command(endpoint, scratch, "launcher, 1 worker", workers=1, log_requests=True),
+        charm_command(
+            endpoint,
+            scratch,
+            "+ quiet logs",
+            workers=1,
+            log_requests=False,
+            without=("PYTHONWARNINGS",),
+        ),
+        charm_command(endpoint, scratch, "+ warnings filtered", workers=1, log_requests=False),
+        charm_command(endpoint, scratch),
+    ]
+
+
+def server_base_environment() -> dict[str, str]:
+    """Build this process's environment without tuning variables, able to import the servers.
+
+    The launcher always comes from this repository. The sklearn server is the
+    installed upstream one when there is one, else the workload tests' stand-in.
+    """
+    environment = {
+        name: value for name, value in os.environ.items() if name not in TUNING_VARIABLES
+    }
+    paths = [str(ROCK_COMMON)]
+    if importlib.util.find_spec(RUNTIME.server_module) is None:
+        paths.append(str(STANDINS))
+    if environment.get("PYTHONPATH"):
+        paths.append(environment["PYTHONPATH"])
+    environment["PYTHONPATH"] = os.pathsep.join(paths)
+    return environment
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A started server whose model is ready."""
+
+    pid: int
+    client: ModelServerClient
+
+
+@contextmanager
+def running(
+    command: Command, endpoint: Endpoint, log_path: Path, ready_timeout_s: float
+) -> Generator[RunningServer, None, None]:
+    """Start the server, wait until its model is ready, and stop it (and its workers) after."""
+    environment = {**server_base_environment(), **command.environment}
+    client = ModelServerClient.on_port(
+        endpoint.http_port, endpoint.model_name, host="127.0.0.1", timeout=2
+    )
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command.argv,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the workers are stopped with it
+        )
+        try:
+            _wait_ready(process, client, ready_timeout_s, command, log_path)
+            yield RunningServer(process.pid, client)
+        finally:
+            _stop(process)
+
+
+def _wait_ready(
+    process: subprocess.Popen[bytes],
+    client: ModelServerClient,
+    timeout_s: float,
+    command: Command,
+    log_path: Path,
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerStartError(
+                f"{command.label}: the server exited with status {process.returncode}\n"
+                f"  command: {command}\n{_tail(log_path)}"
+            )
+        if client.model_ready():
+            return
+        time.sleep(0.2)
+    raise ServerStartError(
+        f"{command.label}: the model was not ready after {timeout_s:.0f} s\n"
+        f"  command: {command}\n{_tail(log_path)}"
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server gracefully, then anything left in its process group."""
+    if process.poll() is None:
+        process.terminate()
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STOP_TIMEOUT_S)
+    with suppress(ProcessLookupError):  # the group is already empty
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _tail(log_path: Path, lines: int = 20) -> str:
+    text = log_path.read_text(errors="replace").splitlines()[-lines:]
+    return "\n".join(f"  | {line}" for line in text)

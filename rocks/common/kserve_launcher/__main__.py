@@ -1,0 +1,17 @@
+"""Entry point of `python3 -m kserve_launcher`, and the start-up hook of every kserve worker.
+
+Workers import this file as `__mp_main__` (see the package docstring): they
+only install the all-workers /metrics registry, then kserve's spawn machinery
+runs the worker itself.
+"""
+
+import sys
+
+from kserve_launcher import launch
+
+if __name__ == "__main__":
+    launch(sys.argv[1:])
+elif __name__ == "__mp_main__":
+    from kserve_launcher import metrics
+
+    metrics.serve_all_workers_metrics()
