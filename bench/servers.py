@@ -40,6 +40,8 @@ TUNING_VARIABLES = (
     "PREDICT_PROBA",
 )
 STOP_TIMEOUT_S = 30
+# A kserve checkout's python/ directory: run the real upstream servers from it.
+KSERVE_PYTHON_DIR_ENV = "KSERVE_PYTHON_DIR"
 UPSTREAM_LABEL = "upstream default"
 CHARM_LABEL = "charm default"
 
@@ -175,14 +177,21 @@ def lever_commands(endpoint: Endpoint, scratch: Path) -> list[Command]:
 def server_base_environment() -> dict[str, str]:
     """Build this process's environment without tuning variables, able to import the servers.
 
-    The launcher always comes from this repository. The sklearn server is the
-    installed upstream one when there is one, else the workload tests' stand-in.
+    The launcher always comes from this repository. The server is, in order:
+    upstream's from a kserve checkout (KSERVE_PYTHON_DIR=<checkout>/python,
+    where each server is a directory of its own), the installed upstream one,
+    else the workload tests' stand-in.
     """
     environment = {
         name: value for name, value in os.environ.items() if name not in TUNING_VARIABLES
     }
+    # Bytecode is what makes kserve's spawned workers start within its 5 s ping.
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     paths = [str(ROCK_COMMON)]
-    if importlib.util.find_spec(RUNTIME.server_module) is None:
+    checkout = os.environ.get(KSERVE_PYTHON_DIR_ENV)
+    if checkout:
+        paths.append(str(Path(checkout) / RUNTIME.server_module))
+    elif importlib.util.find_spec(RUNTIME.server_module) is None:
         paths.append(str(STANDINS))
     if environment.get("PYTHONPATH"):
         paths.append(environment["PYTHONPATH"])
