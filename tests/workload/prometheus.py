@@ -132,7 +132,11 @@ class PrometheusServer:
         return self.directory / "prometheus.yml"
 
     def write_config(self, scrape: list[dict[str, Any]], rule_files: list[Path]) -> None:
-        """(Re)write the configuration: scrape jobs and rule files, with short intervals."""
+        """(Re)write the configuration: scrape jobs and rule files, with short intervals.
+
+        Prometheus scrapes itself too, as prometheus-k8s does.
+        """
+        itself = {"job_name": "prometheus", "static_configs": [{"targets": [self.url[7:]]}]}
         config = {
             "global": {
                 "scrape_interval": self.scrape_interval,
@@ -140,7 +144,7 @@ class PrometheusServer:
                 "evaluation_interval": self.scrape_interval,
             },
             "rule_files": [str(path) for path in rule_files],
-            "scrape_configs": scrape,
+            "scrape_configs": [itself, *scrape],
         }
         self.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
 

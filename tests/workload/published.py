@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 from unittest import mock
 
 from cosl import JujuTopology, LZMABase64
-from lightkube import ApiError
-from lightkube.models.meta_v1 import Status
 from ops import testing
 
 from model_server_charm import k8s_resources
+from tests.charm_plan import UntrustedClient
 from tests.charms import ThinCharm
 
 MODEL = testing.Model(name="kserve", uuid="3f1c2b9e-6d4a-4e8b-9c1d-5a7b8e9f0a12")
@@ -37,21 +36,6 @@ class Published:
     def unit_name(self) -> str:
         """The publishing unit's name."""
         return self.metrics_unit["prometheus_scrape_unit_name"]
-
-
-class UntrustedClient:
-    """The Kubernetes API as an application deployed without `--trust` sees it: 403s.
-
-    There is no cluster here; relation data must be published all the same.
-    """
-
-    def __getattr__(self, verb: str) -> Any:
-        def forbidden(*_: object, **__: object) -> NoReturn:
-            raise ApiError(
-                status=Status(code=403, reason="Forbidden", message=f"{verb}: untrusted")
-            )
-
-        return forbidden
 
 
 def publish(charm: ThinCharm, config: dict[str, Any]) -> Published:

@@ -11,7 +11,7 @@ from the charm's own Pebble layer serves bounded traffic, and then:
   query offers this unit;
 - every alert expression is evaluated: quiet while the server is healthy and
   the threshold is the default, active with a tiny latency threshold, "server
-  down" once the server stops, "no metrics" once Prometheus loses the job.
+  down" once the server stops, "no metrics" once no unit is left to scrape.
 
 Proteus (no charm yet, no amdinfer-server package) gets the same treatment
 from the same code paths, scraping stand-in exporters of amdinfer's metrics
@@ -20,10 +20,14 @@ from the same code paths, scraping stand-in exporters of amdinfer's metrics
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
 import socket
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +35,23 @@ import pytest
 
 from model_server_charm.config import ServerConfig
 from model_server_charm.observability import dashboards, metrics, rules
-from model_server_charm.runtimes import RUNTIMES
+from model_server_charm.runtimes import RUNTIMES, Runtime
+from model_server_charm.workload import ModelServerClient
+from tests.charms import THIN_CHARMS, ThinCharm
 from tests.workload import amdinfer_metrics, prometheus
-from tests.workload.published import PROTEUS, panel_queries, substitute
+from tests.workload.harness import running_server, train_iris_model
+from tests.workload.published import PROTEUS, panel_queries, publish, substitute
 
 pytestmark = pytest.mark.slow
 
 # Long enough to hold several 1 s scrapes, short enough that traffic just sent is in it.
 RATE_INTERVAL = "1m"
 SCRAPE_TIMEOUT = 60.0
+# Bounded traffic: enough for every stage's histogram, a few seconds of serving.
+PREDICT_REQUESTS = 200
+EXPLAIN_REQUESTS = 20
+TRAFFIC_BATCHES = 10
+BATCH_PAUSE_S = 0.5
 # Grafana's value of a variable set to "All" (the dashboards' allValue).
 ALL = ".*"
 VARIABLE_QUERY = re.compile(r"^label_values\((?P<selector>.+), (?P<label>\w+)\)$")
@@ -175,3 +187,132 @@ def test_proteus_dashboard_and_alerts_against_prometheus(tmp_path: Path):
         for alert in ("ProteusRequestLatencyHigh", "ProteusWorkersStalled"):
             active = server.wait_for(f'ALERTS{{alertname="{alert}"}}', bool, SCRAPE_TIMEOUT)
             assert _units(active) == {"proteus/1"}, active
+
+
+# --- KServe runtimes ---------------------------------------------------------------
+
+
+def _send_batch(client: ModelServerClient, runtime: Runtime, predicts: int, explains: int) -> int:
+    """Requests through every stage: the runtime's example predicts, then explains.
+
+    The runtime has no explainer, so explain requests fail, but kserve times
+    the explain stage before it fails: that is what the explain panels show.
+    Returns how many predict requests were answered.
+    """
+    example = runtime.example
+    answered = 0
+    for _ in range(predicts):
+        answer = client.infer(example.protocol, example.request_json.encode())
+        assert answer.ok, answer
+        answered += 1
+    explain = f"{client.base_url}/v1/models/{client.model_name}:explain"
+    for _ in range(explains):
+        request = urllib.request.Request(
+            explain, data=example.request_json.encode(), method="POST"
+        )
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=10).close()
+    return answered
+
+
+@pytest.fixture(params=THIN_CHARMS, ids=[charm.name for charm in THIN_CHARMS])
+def charm(request: pytest.FixtureRequest) -> ThinCharm:
+    return request.param
+
+
+def test_kserve_server_scraped_with_the_published_job(charm: ThinCharm, tmp_path: Path):
+    prometheus.binaries()
+    runtime = charm.charm_type.runtime
+    model_dir = tmp_path / "model"
+    train_iris_model(model_dir)
+    server_stack = contextlib.ExitStack()
+    with server_stack:
+        server = server_stack.enter_context(
+            running_server(charm, {}, model_dir, tmp_path / "server")
+        )
+        # The options the server runs with (the harness adds free ports to the defaults).
+        config = {"model-uri": str(model_dir), "http-port": server.port}
+        published = publish(charm, config)
+        # The same charm with a latency threshold every request exceeds.
+        eager = publish(charm, {**config, "latency-alert-threshold": 1e-6})
+        app = published.metrics_app
+        metadata = json.loads(app["scrape_metadata"])
+        unit = published.unit_name
+        assert published.metrics_unit["prometheus_scrape_unit_address"] == socket.getfqdn()
+        scrape = prometheus.scrape_configs(
+            app, {unit: published.metrics_unit}, reachable=lambda _: "127.0.0.1"
+        )
+        rule_files = [
+            prometheus.alert_rules_file(app, tmp_path / "rules.yaml"),
+            prometheus.alert_rules_file(eager.metrics_app, tmp_path / "eager-rules.yaml"),
+        ]
+        prom = prometheus.PrometheusServer(tmp_path / "prometheus")
+        prom.directory.mkdir()
+        prom.write_config(scrape, rule_files)
+        with prom.running():
+            topology = ", ".join(
+                f'{key}="{value}"' for key, value in prometheus.topology_labels(metadata).items()
+            )
+            up = prom.wait_for(f"up{{{topology}}}", bool, SCRAPE_TIMEOUT)
+            assert [sample["value"][1] for sample in up] == ["1"]
+            assert _units(up) == {unit}
+
+            # A first request creates the histograms; rate() shows only what
+            # happens after Prometheus has seen them, so the rest is spread
+            # over several scrapes, as real traffic would be.
+            client = server.client
+            answered = _send_batch(client, runtime, 1, 1)
+            prom.wait_for(f"request_explain_seconds_count{{{topology}}}", bool, SCRAPE_TIMEOUT)
+            for _ in range(TRAFFIC_BATCHES):
+                answered += _send_batch(
+                    client,
+                    runtime,
+                    PREDICT_REQUESTS // TRAFFIC_BATCHES,
+                    EXPLAIN_REQUESTS // TRAFFIC_BATCHES,
+                )
+                time.sleep(BATCH_PAUSE_S)
+            prom.wait_for(
+                f"sum(request_predict_seconds_count{{{topology}}})",
+                lambda r: bool(r) and float(r[0]["value"][1]) >= answered,
+                SCRAPE_TIMEOUT,
+            )
+            variables = _variables(metadata, unit)
+            assert set(published.dashboards) == {f"file:{name}" for name in runtime.dashboards}
+            for dashboard in published.dashboards.values():
+                assert_dashboard_has_data(prom, dashboard, variables)
+                assert_dashboard_has_data(prom, dashboard, {**variables, "juju_unit": ALL})
+
+            default = alert_expressions(app)
+            assert set(default) == {
+                "ModelServerDown",
+                "ModelServerMetricsAbsent",
+                "KServePredictLatencyHigh",
+            }
+            for alert, expression in default.items():
+                assert prom.query(expression) == [], alert  # healthy and fast enough
+            latency = prom.query(alert_expressions(eager.metrics_app)["KServePredictLatencyHigh"])
+            assert {(s["metric"]["juju_unit"], s["metric"]["model_name"]) for s in latency} == {
+                (unit, client.model_name)
+            }
+            assert_rules_healthy(prom, expected=2 * len(default))
+            pending = prom.wait_for(
+                'ALERTS{alertname="KServePredictLatencyHigh"}', bool, SCRAPE_TIMEOUT
+            )
+            assert _units(pending) == {unit}
+            (alert,) = [
+                alert
+                for alert in prom.api("alerts")["alerts"]
+                if alert["labels"]["alertname"] == "KServePredictLatencyHigh"
+            ]
+            assert unit in alert["annotations"]["summary"]
+            assert "above 1e-06s" in alert["annotations"]["description"]
+
+            server_stack.close()  # the server stops; Prometheus keeps scraping its address
+            down = prom.wait_for(default["ModelServerDown"], bool, SCRAPE_TIMEOUT)
+            assert _units(down) == {unit}
+
+            # Every unit gone (scaled to zero): the job is left with no target.
+            prom.write_config(prometheus.scrape_configs(app, {}), rule_files)
+            prom.reload()
+            absent = prom.wait_for(default["ModelServerMetricsAbsent"], bool, SCRAPE_TIMEOUT)
+            assert absent[0]["metric"]["juju_application"] == metadata["application"]
