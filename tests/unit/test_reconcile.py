@@ -207,3 +207,39 @@ def test_missing_secret_blocks_and_plans_nothing(ctx: testing.Context[Any], char
     assert out.unit_status.name == "blocked"
     assert "storage-credentials secret" in out.unit_status.message
     assert out.get_container("server").layers == {}
+
+
+def test_gcs_key_becomes_a_file_only_the_server_reads(ctx: testing.Context[Any], charm: ThinCharm):
+    key = '{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----"}'
+    secret = testing.Secret({workload.GCS_CREDENTIALS_KEY: key}, owner=None)
+    state = testing.State(
+        config={"model-uri": "gs://private/model", "storage-credentials": secret.id},
+        secrets={secret},
+        containers={container()},
+    )
+    out = ctx.run(ctx.on.config_changed(), state)
+    environment = _service(out, charm).environment
+    assert environment["GOOGLE_APPLICATION_CREDENTIALS"] == workload.GCS_CREDENTIALS_FILE
+    assert key not in environment.values()
+    root = out.get_container("server").get_filesystem(ctx)
+    written = root / workload.GCS_CREDENTIALS_FILE.lstrip("/")
+    assert written.read_text() == key
+
+    # The key removed from the secret: the file goes too.
+    emptied = testing.Secret(
+        tracked_content={workload.GCS_CREDENTIALS_KEY: key},
+        latest_content={"aws-access-key-id": "AKIA"},
+        id=secret.id,
+    )
+    out = ctx.run(
+        ctx.on.secret_changed(emptied),
+        testing.State(
+            config=state.config,
+            secrets={emptied},
+            containers={out.get_container("server")},
+        ),
+    )
+    assert not (
+        out.get_container("server").get_filesystem(ctx) / written.relative_to(root)
+    ).exists()
+    assert "GOOGLE_APPLICATION_CREDENTIALS" not in _service(out, charm).environment

@@ -199,7 +199,24 @@ class ModelServerCharm(ops.CharmBase):
         if active:
             self.container.stop_checks(*active)
 
+    def _write_credential_files(self, credentials: dict[str, str]) -> None:
+        """Put credential files where the server reads them, readable by the server only."""
+        wanted = workload.credential_files(credentials)
+        for path, content in wanted.items():
+            self.container.push(
+                path,
+                content,
+                make_dirs=True,
+                permissions=0o400,
+                user=workload.SERVER_USER,
+                group=workload.SERVER_USER,
+            )
+        stale = workload.GCS_CREDENTIALS_FILE
+        if stale not in wanted and self.container.exists(stale):
+            self.container.remove_path(stale)
+
     def _apply_layer(self, config: ServerConfig, credentials: dict[str, str]) -> None:
+        self._write_credential_files(credentials)
         environment = workload.server_environment(self.runtime, config, credentials)
         layer = workload.build_layer(self.runtime, config, environment)
         plan_before = self.container.get_plan().to_dict()

@@ -33,6 +33,10 @@ SERVER_ERROR_FILE_ENV = "KSERVE_LAUNCHER_ERROR_FILE"
 # Matches FastAPI's warning by its message, which is the same in fastapi 0.136 and 0.165.
 FASTAPI_WARNING_FILTER = "ignore:ORJSONResponse is deprecated"
 
+# Secret key holding a GCS service-account key (JSON), and where the server finds it.
+GCS_CREDENTIALS_KEY = "gcs-credentials-json"
+GCS_CREDENTIALS_FILE = "/etc/kserve/credentials/gcs.json"
+
 READY_CHECK = "ready"
 ALIVE_CHECK = "alive"
 CHECK_PERIOD = "10s"
@@ -63,9 +67,24 @@ def credential_environment(secret_content: dict[str, str]) -> dict[str, str]:
     """Turn storage-credential secret keys into the variables kserve-storage reads.
 
     Juju secret keys are lowercase with dashes, so `aws-access-key-id` becomes
-    `AWS_ACCESS_KEY_ID`.
+    `AWS_ACCESS_KEY_ID`. A GCS service-account key is a file for Google's
+    libraries: its variable names the file `credential_files` writes.
     """
-    return {key.upper().replace("-", "_"): value for key, value in secret_content.items()}
+    environment = {
+        key.upper().replace("-", "_"): value
+        for key, value in secret_content.items()
+        if key != GCS_CREDENTIALS_KEY
+    }
+    if GCS_CREDENTIALS_KEY in secret_content:
+        environment["GOOGLE_APPLICATION_CREDENTIALS"] = GCS_CREDENTIALS_FILE
+    return environment
+
+
+def credential_files(secret_content: dict[str, str]) -> dict[str, str]:
+    """The files the server reads its credentials from: path -> content."""
+    if GCS_CREDENTIALS_KEY not in secret_content:
+        return {}
+    return {GCS_CREDENTIALS_FILE: secret_content[GCS_CREDENTIALS_KEY]}
 
 
 def server_environment(
