@@ -54,23 +54,35 @@ def test_loading_model_is_waiting(
     assert out.unit_status == testing.WaitingStatus(f"loading model model from {MODEL_URI}")
 
 
+REASON = "RuntimeError: More than one model file is detected"
+
+
+@pytest.mark.parametrize(
+    ("recorded", "shown"),
+    [
+        (REASON + "\n", REASON),
+        # A status line, not a traceback: long reasons are cut.
+        ("x" * 1000, "x" * 199 + "…"),
+    ],
+)
 def test_failed_load_is_waiting_with_the_reason(
     ctx: testing.Context[Any],
     charm: ThinCharm,
     fake: FakeModelServer,
     tmp_mount: testing.Mount,
     tmp_path: Path,
+    recorded: str,
+    shown: str,
 ):
     fake.ready = False
-    reason = "RuntimeError: More than one model file is detected"
-    (tmp_path / Path(workload.SERVER_ERROR_FILE).name).write_text(reason + "\n")
+    (tmp_path / Path(workload.SERVER_ERROR_FILE).name).write_text(recorded)
     state = testing.State(
         config={"model-uri": MODEL_URI, "http-port": fake.port},
         containers={running_container(charm, fake.port, mount=tmp_mount)},
     )
     out = ctx.run(ctx.on.update_status(), state)
     assert out.unit_status == testing.WaitingStatus(
-        f"model failed to load (Pebble retries): {reason}"
+        f"model failed to load (Pebble retries): {shown}"
     )
 
 
@@ -97,20 +109,3 @@ def test_no_plan_yet_is_waiting(ctx: testing.Context[Any], charm: ThinCharm):
     state = testing.State(config={"model-uri": MODEL_URI}, containers={container()})
     out = ctx.run(ctx.on.start(), state)
     assert out.unit_status == testing.WaitingStatus("waiting for the server to be configured")
-
-
-def test_a_long_failure_reason_is_shortened(
-    ctx: testing.Context[Any],
-    charm: ThinCharm,
-    fake: FakeModelServer,
-    tmp_mount: testing.Mount,
-    tmp_path: Path,
-):
-    fake.ready = False
-    (tmp_path / Path(workload.SERVER_ERROR_FILE).name).write_text("x" * 1000)
-    state = testing.State(
-        config={"model-uri": MODEL_URI, "http-port": fake.port},
-        containers={running_container(charm, fake.port, mount=tmp_mount)},
-    )
-    message = ctx.run(ctx.on.update_status(), state).unit_status.message
-    assert message == "model failed to load (Pebble retries): " + "x" * 199 + "…"
