@@ -5,18 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import socket
 import statistics
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import joblib
 import numpy
-from sklearn.datasets import load_iris
-from sklearn.svm import SVC
 
 from bench.cpu import CpuSnapshot, CpuUse
 from bench.load import Load, LoadError, LoadResult, Wrk, in_process_rate, predict_count
@@ -29,8 +24,10 @@ from bench.servers import (
     Endpoint,
     ServerStartError,
     charm_command,
+    free_port,
     lever_commands,
     running,
+    train_iris_model,
     upstream_command,
 )
 
@@ -76,15 +73,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def train_model(model_dir: Path) -> Any:
-    """Fit an iris classifier like upstream's example model and save it as the server loads it."""
-    features, labels = load_iris(return_X_y=True)
-    model = SVC(gamma="scale").fit(features, labels)
-    model_dir.mkdir()
-    joblib.dump(model, model_dir / "model.joblib")
-    return model
-
-
 def server_module_origin() -> str:
     """Say which sklearnserver the servers import: an installed upstream one or the stand-in."""
     spec = importlib.util.find_spec(RUNTIME.server_module)
@@ -113,13 +101,6 @@ def measure(command: Command, endpoint: Endpoint, wrk: Wrk, log_path: Path) -> M
         counted=counted,
         in_flight_allowance=2 * wrk.load.connections,
     )
-
-
-def free_port() -> int:
-    """Ask the kernel for a port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def report(measurements: list[Measurement], ceiling: float) -> None:
@@ -165,7 +146,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="kserve-bench-") as directory:
         scratch = Path(directory)
         wrk = Wrk.prepare(scratch, RUNTIME.example.request_json, load)
-        model = train_model(scratch / "model")
+        model = train_iris_model(scratch / "model")
         endpoint = Endpoint(MODEL_NAME, scratch / "model", free_port(), free_port())
         if args.levers:
             commands = lever_commands(endpoint, scratch)

@@ -6,6 +6,7 @@ import importlib.util
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,11 @@ from collections.abc import Generator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import joblib
+from sklearn.datasets import load_iris
+from sklearn.svm import SVC
 
 from model_server_charm.config import ServerConfig
 from model_server_charm.runtimes import RUNTIMES, Runtime
@@ -44,6 +50,26 @@ STOP_TIMEOUT_S = 30
 KSERVE_PYTHON_DIR_ENV = "KSERVE_PYTHON_DIR"
 UPSTREAM_LABEL = "upstream default"
 CHARM_LABEL = "charm default"
+
+
+def free_port() -> int:
+    """Ask the kernel for a loopback port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def train_iris_model(model_dir: Path) -> Any:
+    """Fit an iris SVC like upstream's example model and save it as the server loads it.
+
+    Returns the estimator, for the in-process ceiling. Calling it again on the
+    same directory rewrites `model.joblib`.
+    """
+    features, labels = load_iris(return_X_y=True)
+    model = SVC(gamma="scale").fit(features, labels)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, model_dir / "model.joblib")
+    return model
 
 
 class ServerStartError(RuntimeError):

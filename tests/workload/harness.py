@@ -9,7 +9,6 @@ mapping, shared with the benchmark).
 
 from __future__ import annotations
 
-import socket
 import sys
 import urllib.request
 from collections.abc import Generator, Mapping
@@ -18,33 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
-
-from bench.servers import Command, Endpoint, rock_paths_on_host, running, to_host
+from bench.servers import (
+    Command,
+    Endpoint,
+    free_port,
+    rock_paths_on_host,
+    running,
+    to_host,
+)
 from model_server_charm.workload import ModelServerClient
 from tests.charm_plan import CharmPlan, charm_plan
 from tests.charms import ThinCharm
 
 READY_TIMEOUT_S = 120.0
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def train_iris_model(model_dir: Path) -> Path:
-    """Train a small classifier on the iris data that ships with scikit-learn, as upstream's."""
-    model_dir.mkdir(parents=True, exist_ok=True)
-    features, labels = load_iris(return_X_y=True)
-    model = LogisticRegression(max_iter=500).fit(features, labels)
-    path = model_dir / "model.joblib"
-    joblib.dump(model, path)
-    return path
 
 
 @dataclass(frozen=True)

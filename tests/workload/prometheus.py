@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -28,6 +27,8 @@ from typing import Any
 import pytest
 import yaml
 
+from bench.servers import free_port
+
 INSTALL_HINT = "apt-get install prometheus (Debian/Ubuntu: it ships prometheus and promtool)"
 STARTUP_TIMEOUT = 30.0
 
@@ -38,13 +39,6 @@ def binaries() -> tuple[str, str]:
     if prometheus is None or promtool is None:
         pytest.skip(f"prometheus/promtool not found on PATH: {INSTALL_HINT}")
     return prometheus, promtool
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now (the kernel's choice)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def topology_labels(scrape_metadata: Mapping[str, str]) -> dict[str, str]:

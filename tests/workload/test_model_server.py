@@ -18,17 +18,13 @@ from typing import Any
 import pytest
 from ops import testing
 
+from bench.servers import free_port, train_iris_model
 from model_server_charm import actions, k8s_resources, workload
 from model_server_charm.charm import WORKLOAD_CONTAINER
 from model_server_charm.config import ServerConfig
 from tests.charm_plan import UntrustedClient
 from tests.charms import THIN_CHARMS, ThinCharm
-from tests.workload.harness import (
-    RunningCharmServer,
-    free_port,
-    running_server,
-    train_iris_model,
-)
+from tests.workload.harness import RunningCharmServer, running_server
 
 pytestmark = pytest.mark.slow
 

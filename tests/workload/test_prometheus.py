@@ -33,13 +33,14 @@ from typing import Any
 
 import pytest
 
+from bench.servers import free_port, train_iris_model
 from model_server_charm.config import ServerConfig
 from model_server_charm.observability import dashboards, metrics, rules
 from model_server_charm.runtimes import RUNTIMES, Runtime
 from model_server_charm.workload import ModelServerClient
 from tests.charms import THIN_CHARMS, ThinCharm
 from tests.workload import amdinfer_metrics, prometheus
-from tests.workload.harness import running_server, train_iris_model
+from tests.workload.harness import running_server
 from tests.workload.published import PROTEUS, panel_queries, publish, substitute
 
 pytestmark = pytest.mark.slow
@@ -118,7 +119,7 @@ def assert_rules_healthy(server: prometheus.PrometheusServer, expected: int) -> 
 def _port_free_on(*hosts: str) -> int:
     """A port free on every one of `hosts` (loopback addresses: each unit gets its own)."""
     for _ in range(20):
-        port = prometheus.free_port()
+        port = free_port()
         try:
             for host in hosts:
                 with socket.socket() as probe:

@@ -18,10 +18,10 @@ from model_server_charm import actions, deployment, serverless, workload
 from model_server_charm.config import ConfigError, ServerConfig
 from model_server_charm.observability import dashboards, logs, metrics
 from model_server_charm.runtimes import Runtime
+from model_server_charm.workload import WORKLOAD_CONTAINER
 
 logger = logging.getLogger(__name__)
 
-WORKLOAD_CONTAINER = "server"
 # How long a status evaluation waits for the server's readiness answer.
 READINESS_TIMEOUT = 5.0
 # A status line, not a traceback: the whole reason is in the server's log.

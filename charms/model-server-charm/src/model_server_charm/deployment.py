@@ -43,10 +43,10 @@ from model_server_charm.serverless import (
     Owner,
     render_inference_service,
 )
+from model_server_charm.workload import WORKLOAD_CONTAINER
 
 logger = logging.getLogger(__name__)
 
-WORKLOAD_CONTAINER = "server"
 KSERVE_MISSING = (
     "KServe is not installed (no InferenceService CRD): install KServe"
     " or set deployment-mode=sidecar"

@@ -37,6 +37,9 @@ FASTAPI_WARNING_FILTER = "ignore:ORJSONResponse is deprecated"
 GCS_CREDENTIALS_KEY = "gcs-credentials-json"
 GCS_CREDENTIALS_FILE = "/etc/kserve/credentials/gcs.json"
 
+# The container the rock runs in (charmcraft.yaml `containers`), in the pod and in the StatefulSet.
+WORKLOAD_CONTAINER = "server"
+
 READY_CHECK = "ready"
 ALIVE_CHECK = "alive"
 CHECK_PERIOD = "10s"
