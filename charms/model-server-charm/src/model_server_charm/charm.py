@@ -79,23 +79,36 @@ class ModelServerCharm(ops.CharmBase):
         except ConfigError as error:
             return error
 
-    def _credentials(self, config: ServerConfig) -> dict[str, str]:
-        """The storage-credentials secret's content (empty when none is configured)."""
-        secret = config.storage_credentials
+    @cached_property
+    def _credentials(self) -> dict[str, str] | CredentialsError:
+        """The storage-credentials secret's content (empty when none is configured).
+
+        Read once per hook, like the configuration, or why it cannot be read.
+        """
+        config = self._config
+        secret = None if isinstance(config, ConfigError) else config.storage_credentials
         if secret is None:
             return {}
         try:
             return secret.get_content(refresh=True)
-        except ops.SecretNotFoundError as error:
-            raise CredentialsError(
+        except ops.SecretNotFoundError:
+            return CredentialsError(
                 f"storage-credentials secret {secret.id} not found: create it with"
                 " `juju add-secret` and set its ID again"
-            ) from error
-        except ops.ModelError as error:
-            raise CredentialsError(
+            )
+        except ops.ModelError:
+            return CredentialsError(
                 f"cannot read storage-credentials secret {secret.id}: run"
                 f" `juju grant-secret {secret.id} {self.app.name}`"
-            ) from error
+            )
+
+    @cached_property
+    def _model_ready(self) -> bool:
+        """Whether the model in this pod answers its readiness URL; asked once per hook."""
+        config = self._config
+        if isinstance(config, ConfigError):
+            return False
+        return self._client(config, READINESS_TIMEOUT).model_ready()
 
     def _client(self, config: ServerConfig, timeout: float = 30) -> workload.ModelServerClient:
         """The server in this pod; in serverless mode, the InferenceService's cluster address."""
@@ -148,10 +161,9 @@ class ModelServerCharm(ops.CharmBase):
         if not self.container.can_connect():
             return
         self._logs.forward(self.container)
-        try:
-            credentials = self._credentials(config)
-        except CredentialsError as error:
-            logger.warning("%s", error)
+        credentials = self._credentials
+        if isinstance(credentials, CredentialsError):
+            logger.warning("%s", credentials)
             return
         try:
             if config.deployment_mode == "serverless":
@@ -169,7 +181,7 @@ class ModelServerCharm(ops.CharmBase):
         ready = self.container.get_checks(workload.READY_CHECK).get(workload.READY_CHECK)
         if ready is not None and ready.status == ops.pebble.CheckStatus.INACTIVE:
             self.container.start_checks(workload.READY_CHECK)  # stopped in serverless mode
-        self._arm_alive_check(config)
+        self._arm_alive_check()
 
     def _reconcile_serverless(self, config: ServerConfig) -> None:
         """KServe serves the model: once its InferenceService exists, stop this pod's server."""
@@ -230,12 +242,12 @@ class ModelServerCharm(ops.CharmBase):
         # Pebble restarts only the services whose plan changed.
         self.container.replan()
 
-    def _arm_alive_check(self, config: ServerConfig) -> None:
+    def _arm_alive_check(self) -> None:
         """Start the liveness check once the model serves (see `workload.build_layer`)."""
         alive = self.container.get_checks(workload.ALIVE_CHECK).get(workload.ALIVE_CHECK)
         if alive is None or alive.status != ops.pebble.CheckStatus.INACTIVE:
             return
-        if self._client(config, READINESS_TIMEOUT).model_ready():
+        if self._model_ready:
             self.container.start_checks(workload.ALIVE_CHECK)
 
     # --- status -------------------------------------------------------------------
@@ -245,10 +257,8 @@ class ModelServerCharm(ops.CharmBase):
         if isinstance(config, ConfigError):
             event.add_status(ops.BlockedStatus(f"invalid config: {config}"))
             return
-        try:
-            self._credentials(config)
-        except CredentialsError as error:
-            event.add_status(ops.BlockedStatus(str(error)))
+        if isinstance(self._credentials, CredentialsError):
+            event.add_status(ops.BlockedStatus(str(self._credentials)))
             return
         kubernetes = self._deployment.status(self.runtime, config)
         if kubernetes is not None:
@@ -264,7 +274,7 @@ class ModelServerCharm(ops.CharmBase):
         )
         if service is None:
             return ops.WaitingStatus("waiting for the server to be configured")
-        if self._client(config, READINESS_TIMEOUT).model_ready():
+        if self._model_ready:
             return ops.ActiveStatus(self._serving_message(config))
         failure = self._server_failure()
         if failure:
