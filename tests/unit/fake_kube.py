@@ -207,8 +207,9 @@ class FakeKube:
         self.isvc_status: dict[str, Any] | None = None
         self.pods: list[dict[str, Any]] = []
         self.nodes: list[dict[str, Any]] = [node("node-1", {})]
-        # (verb, kind) pairs answered with this error; "*" matches anything.
-        self.failures: dict[tuple[str, str], ApiError] = {}
+        # (verb, kind) pairs answered with this error; "*" matches anything. Any
+        # exception the client can raise: ApiError, httpx2 transport errors, …
+        self.failures: dict[tuple[str, str], Exception] = {}
 
     # --- test helpers ---------------------------------------------------------------
 

@@ -8,7 +8,6 @@ cannot be found or downloaded.
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -312,21 +311,15 @@ def test_config_change_updates_the_inference_service(
 
 
 @pytest.mark.usefixtures("crds")
-def test_switching_from_limited_sidecar_applies_both_or_neither(
+def test_limits_leave_the_statefulset_once_the_inference_service_serves(
     accel: testing.Context[Any], kube: FakeKube, tmp_path: Path
 ):
     accel.run(accel.on.config_changed(), state({"cpu": "1"}))
-    assert kube.server_resources(ACCEL_APP) == {"limits": {"cpu": "1"}}
-    kube.sent.clear()
     accel.run(accel.on.config_changed(), serverless_state(tmp_path, {"cpu": "1"}))
-    writes = [(s.verb, s.kind, s.dry_run) for s in kube.sent if s.verb in ("apply", "patch")]
-    # Two writes: each is dry-run first, so a refusal of either leaves both undone.
-    assert writes == [
-        ("apply", "InferenceService", True),
-        ("patch", "StatefulSet", True),
-        ("apply", "InferenceService", False),
-        ("patch", "StatefulSet", False),
-    ]
+    # Removing them rolls the pods: not while the InferenceService cannot serve yet.
+    assert kube.server_resources(ACCEL_APP) == {"limits": {"cpu": "1"}}
+    kube.isvc_status = READY
+    accel.run(accel.on.update_status(), serverless_state(tmp_path, {"cpu": "1"}))
     assert kube.server_resources(ACCEL_APP) == {}
     assert _predictor(kube.inference_services[ISVC])["containers"][0]["resources"] == {
         "limits": {"cpu": "1"}
@@ -334,14 +327,36 @@ def test_switching_from_limited_sidecar_applies_both_or_neither(
 
 
 @pytest.mark.usefixtures("crds")
+def test_devices_move_to_the_predictor_in_one_dry_run_checked_batch(
+    accel: testing.Context[Any], kube: FakeKube, tmp_path: Path
+):
+    kube.nodes.append(node("fpga-node", {FPGA: "1"}))
+    devices = {"fpga-count": 1, "fpga-resource": FPGA}
+    accel.run(accel.on.config_changed(), state(devices))
+    kube.sent.clear()
+    accel.run(accel.on.config_changed(), serverless_state(tmp_path, devices))
+    writes = [(s.verb, s.kind, s.dry_run) for s in kube.sent if s.verb in ("apply", "patch")]
+    # A device cannot be held twice: both writes at once, each dry-run first.
+    assert writes == [
+        ("apply", "InferenceService", True),
+        ("patch", "StatefulSet", True),
+        ("apply", "InferenceService", False),
+        ("patch", "StatefulSet", False),
+    ]
+    assert kube.server_resources(ACCEL_APP) == {}
+
+
+@pytest.mark.usefixtures("crds")
 def test_second_write_refused_leaves_the_first_undone(
     accel: testing.Context[Any], kube: FakeKube, tmp_path: Path
 ):
-    accel.run(accel.on.config_changed(), state({"cpu": "1"}))
+    kube.nodes.append(node("fpga-node", {FPGA: "1"}))
+    devices = {"fpga-count": 1, "fpga-resource": FPGA}
+    accel.run(accel.on.config_changed(), state(devices))
     kube.forbid("patch", "StatefulSet")
-    out = accel.run(accel.on.config_changed(), serverless_state(tmp_path, {"cpu": "1"}))
+    out = accel.run(accel.on.config_changed(), serverless_state(tmp_path, devices))
     assert kube.inference_services == {}
-    assert kube.server_resources(ACCEL_APP) == {"limits": {"cpu": "1"}}
+    assert kube.server_resources(ACCEL_APP)["limits"] == {FPGA: "1"}
     assert out.unit_status == testing.BlockedStatus(f"run: juju trust {ACCEL_APP} --scope=cluster")
     # The sidecar server keeps serving.
     service = out.get_container("server").service_statuses[ACCEL.service_name]
@@ -406,13 +421,25 @@ def test_not_ready_is_waiting_with_the_conditions_reason(
 def test_non_leader_waits_for_the_leader_and_keeps_serving(
     accel: testing.Context[Any], kube: FakeKube
 ):
+    with serve_fake() as fake:
+        options = {"deployment-mode": "serverless", "http-port": fake.port}
+        out = accel.run(accel.on.config_changed(), state(options, leader=False))
+    assert kube.writes() == []
+    assert out.unit_status == testing.WaitingStatus(
+        f"waiting for the leader to create {ISVC}; this unit serves until then"
+    )
+    assert out.get_container("server").service_statuses[ACCEL.service_name] == (
+        pebble.ServiceStatus.ACTIVE
+    )
+
+
+def test_a_unit_not_serving_stops_at_once(accel: testing.Context[Any], kube: FakeKube):
+    # Nothing answers on the unit's port: there is no serving to keep (e.g. a new unit).
     out = accel.run(
         accel.on.config_changed(), state({"deployment-mode": "serverless"}, leader=False)
     )
-    assert kube.writes() == []
-    assert out.unit_status == testing.WaitingStatus(f"waiting for the leader to create {ISVC}")
     assert out.get_container("server").service_statuses[ACCEL.service_name] == (
-        pebble.ServiceStatus.ACTIVE
+        pebble.ServiceStatus.INACTIVE
     )
 
 
@@ -486,21 +513,43 @@ def test_storage_credentials_are_refused_in_serverless_mode(
 
 
 @pytest.mark.usefixtures("crds")
-def test_back_to_sidecar_deletes_it_and_serves_again(
+def test_back_to_sidecar_serves_first_then_deletes_it(
     accel: testing.Context[Any], kube: FakeKube, tmp_path: Path
 ):
     out = accel.run(accel.on.config_changed(), serverless_state(tmp_path))
-    assert ISVC in kube.inference_services
     stopped = out.get_container("server")
     back = accel.run(accel.on.config_changed(), state(containers=frozenset({stopped})))
-    assert kube.inference_services == {}
-    [delete] = [s for s in kube.writes() if s.verb == "delete"]
-    assert (delete.name, delete.namespace) == (ISVC, NAMESPACE)
+    # The unit's server starts; the InferenceService serves until that one does.
+    assert ISVC in kube.inference_services
+    assert back.unit_status == testing.WaitingStatus(
+        f"{ISVC} serves until this unit's model is ready, then the charm deletes it"
+    )
     container = back.get_container("server")
     assert container.service_statuses[ACCEL.service_name] == pebble.ServiceStatus.ACTIVE
     assert container.get_check_info("ready").status == pebble.CheckStatus.UP
     assert back.opened_ports == {testing.TCPPort(8080), testing.TCPPort(8081)}
-    assert "--http_port=8080" in shlex.split(container.plan.services[ACCEL.service_name].command)
+    with serve_fake() as fake:
+        accel.run(
+            accel.on.update_status(),
+            state({"http-port": fake.port}, containers=frozenset({container})),
+        )
+    assert kube.inference_services == {}
+    [delete] = [s for s in kube.writes() if s.verb == "delete"]
+    assert (delete.name, delete.namespace) == (ISVC, NAMESPACE)
+
+
+@pytest.mark.usefixtures("crds")
+def test_back_to_sidecar_with_devices_frees_them_first(
+    accel: testing.Context[Any], kube: FakeKube, tmp_path: Path
+):
+    kube.nodes.append(node("fpga-node", {FPGA: "1"}))
+    devices = {"fpga-count": 1, "fpga-resource": FPGA}
+    accel.run(accel.on.config_changed(), serverless_state(tmp_path, devices))
+    kube.sent.clear()
+    accel.run(accel.on.config_changed(), state(devices))
+    writes = [(s.verb, s.kind) for s in kube.writes()]
+    assert writes == [("delete", "InferenceService"), ("patch", "StatefulSet")]
+    assert kube.server_resources(ACCEL_APP)["limits"] == {FPGA: "1"}
 
 
 @pytest.mark.usefixtures("crds")

@@ -16,8 +16,10 @@ import ops
 
 from model_server_charm import actions, deployment, serverless, workload
 from model_server_charm.config import ConfigError, ServerConfig
+from model_server_charm.kubernetes_problems import KubernetesProblemError
 from model_server_charm.observability import dashboards, logs, metrics
 from model_server_charm.runtimes import Runtime
+from model_server_charm.server_container import ServerContainer
 from model_server_charm.workload import WORKLOAD_CONTAINER
 
 logger = logging.getLogger(__name__)
@@ -39,7 +41,11 @@ class ModelServerCharm(ops.CharmBase):
 
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
-        self.container = self.unit.get_container(WORKLOAD_CONTAINER)
+        self.server = ServerContainer(
+            self.unit.get_container(WORKLOAD_CONTAINER),
+            self.runtime.service_name,
+            image_hint=f"is the server-image resource the {self.runtime.server_module} rock?",
+        )
         for event in (
             self.on.install,
             self.on.config_changed,
@@ -103,28 +109,29 @@ class ModelServerCharm(ops.CharmBase):
             )
 
     @cached_property
-    def _model_ready(self) -> bool:
+    def _local_model_ready(self) -> bool:
         """Whether the model in this pod answers its readiness URL; asked once per hook."""
         config = self._config
         if isinstance(config, ConfigError):
             return False
-        return self._client(config, READINESS_TIMEOUT).model_ready()
+        client = workload.ModelServerClient.on_port(
+            config.http_port, config.model_name, timeout=READINESS_TIMEOUT
+        )
+        return client.model_ready()
 
-    def _client(self, config: ServerConfig, timeout: float = 30) -> workload.ModelServerClient:
+    def _client(self, config: ServerConfig) -> workload.ModelServerClient:
         """The server in this pod; in serverless mode, the InferenceService's cluster address."""
         if config.deployment_mode != "serverless":
-            return workload.ModelServerClient.on_port(
-                config.http_port, config.model_name, timeout=timeout
-            )
+            return workload.ModelServerClient.on_port(config.http_port, config.model_name)
         try:
             address = self._deployment.inference_address()
-        except deployment.KubernetesProblemError as error:
+        except KubernetesProblemError as error:
             raise actions.ActionFailedError(error.status.message) from error
         if not address:
             raise actions.ActionFailedError(
                 "the InferenceService has no address yet: wait for it to be ready (juju status)"
             )
-        return workload.ModelServerClient(address, config.model_name, timeout=timeout)
+        return workload.ModelServerClient(address, config.model_name)
 
     @cached_property
     def _deployment(self) -> deployment.Deployment:
@@ -158,97 +165,56 @@ class ModelServerCharm(ops.CharmBase):
         # unit even while its pod is still starting.
         self._metrics.publish(config)
         self._dashboards.publish()
-        if not self.container.can_connect():
-            return
-        self._logs.forward(self.container)
         credentials = self._credentials
         if isinstance(credentials, CredentialsError):
             logger.warning("%s", credentials)
             return
-        try:
-            if config.deployment_mode == "serverless":
-                self._reconcile_serverless(config)
-            else:
-                self._reconcile_sidecar(config, credentials)
-        except deployment.KubernetesProblemError:
-            return  # logged and reported in the status; Pebble left as it was
+        if config.deployment_mode == "serverless":
+            self._reconcile_serverless(config)
+        else:
+            self._reconcile_sidecar(config, credentials)
+
+    def _log_layers(self) -> dict[str, ops.pebble.LayerDict]:
+        layer = self._logs.layer(self.server.plan_log_targets())
+        return {logs.LAYER_NAME: layer} if layer else {}
 
     def _reconcile_sidecar(self, config: ServerConfig, credentials: dict[str, str]) -> None:
-        """The server runs in this pod; Kubernetes first, so a refusal changes nothing."""
-        self._deployment.reconcile_sidecar(config)
-        self._apply_layer(config, credentials)
-        self.unit.set_ports(config.http_port, config.grpc_port)
-        ready = self.container.get_checks(workload.READY_CHECK).get(workload.READY_CHECK)
-        if ready is not None and ready.status == ops.pebble.CheckStatus.INACTIVE:
-            self.container.start_checks(workload.READY_CHECK)  # stopped in serverless mode
-        self._arm_alive_check()
+        """The server runs in this pod, whatever the Kubernetes side could do.
 
-    def _reconcile_serverless(self, config: ServerConfig) -> None:
-        """KServe serves the model: once its InferenceService exists, stop this pod's server."""
-        if self._deployment.reconcile_serverless(
-            self.runtime, config, lambda: self._image(config)
-        ):
-            self._stop_server()
-            self.unit.set_ports()
-
-    def _stop_server(self) -> None:
-        """Stop the service and its checks.
-
-        Juju probes the pod through Pebble's health endpoint: a failing alive
-        check would get the container restarted, a failing ready check would keep
-        the pod unready and stall every StatefulSet rollout.
+        Pebble first: the readiness read after the replan is that of the server
+        now planned, and a leftover InferenceService is deleted only once it serves.
         """
-        service = self.container.get_services(self.runtime.service_name).get(
-            self.runtime.service_name
-        )
-        if service is not None and service.is_running():
-            self.container.stop(self.runtime.service_name)
-        active = [
-            name
-            for name, check in self.container.get_checks().items()
-            if check.status != ops.pebble.CheckStatus.INACTIVE
-        ]
-        if active:
-            self.container.stop_checks(*active)
+        if self.server.can_connect():
+            self._serve_here(config, credentials)
+        self._deployment.reconcile_sidecar(config, lambda: self._local_model_ready)
+        if self._local_model_ready:
+            # Armed only now: the port opens once the model is loaded, which may take
+            # minutes, and an armed liveness check would restart a slow download.
+            self.server.arm_alive_check()
 
-    def _write_credential_files(self, credentials: dict[str, str]) -> None:
-        """Put credential files where the server reads them, readable by the server only."""
-        wanted = workload.credential_files(credentials)
-        for path, content in wanted.items():
-            self.container.push(
-                path,
-                content,
-                make_dirs=True,
-                permissions=0o400,
-                user=workload.SERVER_USER,
-                group=workload.SERVER_USER,
-            )
-        stale = workload.GCS_CREDENTIALS_FILE
-        if stale not in wanted and self.container.exists(stale):
-            self.container.remove_path(stale)
-
-    def _apply_layer(self, config: ServerConfig, credentials: dict[str, str]) -> None:
-        self._write_credential_files(credentials)
+    def _serve_here(self, config: ServerConfig, credentials: dict[str, str]) -> None:
         environment = workload.server_environment(self.runtime, config, credentials)
-        layer = workload.build_layer(self.runtime, config, environment)
-        plan_before = self.container.get_plan().to_dict()
-        self.container.add_layer(self.runtime.service_name, layer, combine=True)
-        if self.container.get_plan().to_dict() != plan_before:
-            # A new plan makes the reason of an earlier failure stale.
-            if self.container.exists(workload.SERVER_ERROR_FILE):
-                self.container.remove_path(workload.SERVER_ERROR_FILE)
+        layers = {
+            self.runtime.service_name: workload.build_layer(self.runtime, config, environment),
+            **self._log_layers(),
+        }
+        files = workload.credential_files(credentials)
+        if self.server.serve(layers, files, managed_files=(workload.GCS_CREDENTIALS_FILE,)):
             # Only the command: the environment may hold storage credentials.
             logger.info("server plan changed: %s", workload.server_command(self.runtime, config))
-        # Pebble restarts only the services whose plan changed.
-        self.container.replan()
+        self.unit.set_ports(config.http_port, config.grpc_port)
 
-    def _arm_alive_check(self) -> None:
-        """Start the liveness check once the model serves (see `workload.build_layer`)."""
-        alive = self.container.get_checks(workload.ALIVE_CHECK).get(workload.ALIVE_CHECK)
-        if alive is None or alive.status != ops.pebble.CheckStatus.INACTIVE:
+    def _reconcile_serverless(self, config: ServerConfig) -> None:
+        """KServe serves the model: once its InferenceService does, stop this pod's server."""
+        may_stop = self._deployment.reconcile_serverless(
+            self.runtime, config, lambda: self._image(config), lambda: self._local_model_ready
+        )
+        if not self.server.can_connect():
             return
-        if self._model_ready:
-            self.container.start_checks(workload.ALIVE_CHECK)
+        self.server.add_layers(self._log_layers())
+        if may_stop:
+            self.server.stop()
+            self.unit.set_ports()
 
     # --- status -------------------------------------------------------------------
 
@@ -260,23 +226,25 @@ class ModelServerCharm(ops.CharmBase):
         if isinstance(self._credentials, CredentialsError):
             event.add_status(ops.BlockedStatus(str(self._credentials)))
             return
-        kubernetes = self._deployment.status(self.runtime, config)
-        if kubernetes is not None:
-            event.add_status(kubernetes)
-        if config.deployment_mode == "sidecar":
-            event.add_status(self._workload_status(config))
+        serverless_mode = config.deployment_mode == "serverless"
+        local_serving = serverless_mode and self._local_model_ready
+        workload_status = None if serverless_mode else self._workload_status(config)
+        kubernetes = self._deployment.status(config, local_serving)
+        # Read last: the reads above may have met a Pebble fault. Of equal
+        # priority, the first added wins: Pebble's problem, then Kubernetes'.
+        for status in (self.server.problem, kubernetes, workload_status):
+            if status is not None:
+                event.add_status(status)
 
     def _workload_status(self, config: ServerConfig) -> ops.StatusBase:
-        if not self.container.can_connect():
+        if not self.server.can_connect():
             return ops.WaitingStatus("waiting for the server container (Pebble not ready)")
-        service = self.container.get_services(self.runtime.service_name).get(
-            self.runtime.service_name
-        )
+        service = self.server.service()
         if service is None:
             return ops.WaitingStatus("waiting for the server to be configured")
-        if self._model_ready:
+        if self._local_model_ready:
             return ops.ActiveStatus(self._serving_message(config))
-        failure = self._server_failure()
+        failure = self.server.failure_reason(MAX_REASON_LENGTH)
         if failure:
             return ops.WaitingStatus(f"model failed to load (Pebble retries): {failure}")
         if not service.is_running():
@@ -284,16 +252,6 @@ class ModelServerCharm(ops.CharmBase):
             state = current.value if isinstance(current, ops.pebble.ServiceStatus) else current
             return ops.WaitingStatus(f"server is {state}; see juju debug-log")
         return ops.WaitingStatus(f"loading model {config.model_name} from {config.model_uri}")
-
-    def _server_failure(self) -> str:
-        """Why the server last exited, as the rock's launcher recorded it (shortened)."""
-        try:
-            reason = self.container.pull(workload.SERVER_ERROR_FILE).read().strip()
-        except (ops.pebble.PathError, ops.pebble.APIError):
-            return ""
-        if len(reason) > MAX_REASON_LENGTH:
-            reason = reason[: MAX_REASON_LENGTH - 1] + "…"
-        return reason
 
     def _serving_message(self, config: ServerConfig) -> str:
         protocols = ", ".join(self.runtime.protocols)

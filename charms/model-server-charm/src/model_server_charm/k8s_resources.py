@@ -106,16 +106,33 @@ def wanted_resources(config: ServerConfig) -> ResourceRequirements:
     return ResourceRequirements(limits={**limits, **extended}, requests=extended)
 
 
+@dataclass(frozen=True)
+class Owner:
+    """The object whose deletion deletes what the charm created (the app's StatefulSet)."""
+
+    name: str
+    uid: str
+
+
+class StatefulSetShapeError(Exception):
+    """The StatefulSet is not as Juju makes it (no pod template, no server container)."""
+
+
+def _pod_spec(statefulset: StatefulSet) -> Any:
+    pod_spec = statefulset.spec.template.spec if statefulset.spec else None
+    if pod_spec is None:
+        name = statefulset.metadata.name if statefulset.metadata else "?"
+        raise StatefulSetShapeError(f"StatefulSet {name} has no pod template")
+    return pod_spec
+
+
 def container_of(statefulset: StatefulSet, container: str) -> Any:
     """The named container of the StatefulSet's pod template."""
-    assert statefulset.spec is not None
-    pod_spec = statefulset.spec.template.spec
-    assert pod_spec is not None
-    for candidate in pod_spec.containers:
+    for candidate in _pod_spec(statefulset).containers:
         if candidate.name == container:
             return candidate
     name = statefulset.metadata.name if statefulset.metadata else "?"
-    raise LookupError(f"StatefulSet {name} has no container {container}")
+    raise StatefulSetShapeError(f"StatefulSet {name} has no container {container}")
 
 
 def live_resources(statefulset: StatefulSet, container: str) -> ResourceRequirements:
@@ -236,11 +253,17 @@ class StatefulSetResources:
         if not dry_run:
             self._statefulset = None
 
+    def owner(self) -> Owner:
+        """The StatefulSet as the owner of what the charm creates (deleted with it)."""
+        metadata = self.statefulset.metadata
+        return Owner(
+            name=(metadata.name if metadata else None) or self.name,
+            uid=(metadata.uid if metadata else None) or "",
+        )
+
     def image_pull_secrets(self) -> list[str]:
         """The pull secrets Juju gave the pod (they also fetch the rock for KServe)."""
-        assert self.statefulset.spec is not None
-        pod_spec = self.statefulset.spec.template.spec
-        secrets = (pod_spec.imagePullSecrets if pod_spec else None) or []
+        secrets = _pod_spec(self.statefulset).imagePullSecrets or []
         return [secret.name for secret in secrets if secret.name]
 
     def unschedulable_pods(self) -> list[str]:

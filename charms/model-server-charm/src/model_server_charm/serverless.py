@@ -36,7 +36,12 @@ from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
 from model_server_charm import workload
 from model_server_charm.config import ServerConfig
-from model_server_charm.k8s_resources import FIELD_MANAGER, ResourceRequirements, is_not_found
+from model_server_charm.k8s_resources import (
+    FIELD_MANAGER,
+    Owner,
+    ResourceRequirements,
+    is_not_found,
+)
 from model_server_charm.runtimes import Runtime
 
 InferenceService = create_namespaced_resource(
@@ -75,14 +80,6 @@ def labels(app: str) -> dict[str, str]:
     InferenceService's labels onto its predictor pods.
     """
     return {"app.juju.is/created-by": app, "app.kubernetes.io/part-of": "kserve-bundle"}
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The object whose deletion deletes the InferenceService (the app's StatefulSet)."""
-
-    name: str
-    uid: str
 
 
 def predictor_config(runtime: Runtime, config: ServerConfig) -> ServerConfig:

@@ -89,7 +89,7 @@ class LogForwarder(ops.Object):
     """Keeps the container's Pebble log targets in step with the related Loki units.
 
     Like the other observers it only names its `events`; the charm's reconcile
-    calls `forward` once the container can be reached.
+    adds its `layer` to the container's plan once the container can be reached.
     """
 
     def __init__(self, charm: ops.CharmBase, relation_name: str = RELATION_NAME):
@@ -103,11 +103,12 @@ class LogForwarder(ops.Object):
         relation = self._charm.on[self._relation_name]
         return (relation.relation_changed, relation.relation_departed, relation.relation_broken)
 
-    def forward(self, container: ops.Container) -> None:
-        """Point the container's log targets at exactly the Loki units related now."""
+    def layer(self, planned: Mapping[str, ops.pebble.LogTarget]) -> ops.pebble.LayerDict | None:
+        """The layer pointing the container's log targets at exactly the Loki units related now.
+
+        None when there is nothing to add: never related to Loki, or nothing left to silence.
+        """
         endpoints = loki_endpoints(self.model.relations[self._relation_name])
-        planned = container.get_plan().log_targets
         topology = JujuTopology.from_charm(self._charm)
         layer = log_targets_layer(endpoints, planned, topology)
-        if layer.get("log-targets"):  # else never related to Loki, or nothing left to silence
-            container.add_layer(LAYER_NAME, layer, combine=True)
+        return layer if layer.get("log-targets") else None

@@ -1,0 +1,195 @@
+"""`ServerContainer`: everything the charm asks of the server container's Pebble.
+
+The charm computes what should run (layers, files); this class makes Pebble
+match in one pass — files, layers, one replan, checks — and is the only place
+that talks to Pebble. A Pebble fault (not reachable, a service that exits as
+soon as it starts, a refused push) never escapes: it becomes `problem`, the
+status this hook reports, and the next hook tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+import ops
+
+from model_server_charm.workload import ALIVE_CHECK, READY_CHECK, SERVER_ERROR_FILE, SERVER_USER
+
+logger = logging.getLogger(__name__)
+
+RETRY = "retrying on the next hook"
+# The last lines of a failed start's task log are the server's own last words.
+START_LOG_LINES = 3
+
+
+def start_failure(error: ops.pebble.ChangeError) -> str:
+    """Why a service did not start, from Pebble's change: its error and its last log lines.
+
+    Pebble's error ends with one line per failed task, the reason in parentheses:
+    `- Start service "x" (cannot start service: exited quickly with code 1)`.
+    """
+    last_line = error.err.strip().splitlines()[-1] if error.err.strip() else ""
+    reason = last_line[last_line.find("(") + 1 : -1] if last_line.endswith(")") else last_line
+    log = [line for task in error.change.tasks for line in task.log or []]
+    tail = " | ".join(line.strip() for line in log[-START_LOG_LINES:])
+    return f"{reason}: {tail}" if tail else reason
+
+
+class ServerContainer:
+    """The workload container, as far as the charm drives its server through Pebble."""
+
+    def __init__(self, container: ops.Container, service_name: str, image_hint: str):
+        self.container = container
+        self.service_name = service_name
+        # What the operator checks when the service cannot even start (the rock attached).
+        self.image_hint = image_hint
+        # What Pebble refused in this hook, for the status.
+        self.problem: ops.StatusBase | None = None
+
+    def can_connect(self) -> bool:
+        """Whether Pebble in the container answers."""
+        return self.container.can_connect()
+
+    # --- changes ---------------------------------------------------------------------
+
+    def serve(
+        self,
+        layers: Mapping[str, ops.pebble.LayerDict],
+        files: Mapping[str, str],
+        managed_files: Iterable[str],
+    ) -> bool:
+        """Write the files, add the layers and replan: the server runs what they say.
+
+        `managed_files` are the paths the charm may write; those not in `files`
+        are removed. Returns whether the plan changed (the server restarted).
+        """
+        try:
+            self._write_files(files, managed_files)
+            changed = self._add_layers(layers)
+            if changed and self.container.exists(SERVER_ERROR_FILE):
+                # The reason of an earlier failure is stale under a new plan.
+                self.container.remove_path(SERVER_ERROR_FILE)
+            # Pebble restarts only the services whose plan changed.
+            self.container.replan()
+            self._start_inactive(READY_CHECK)  # serverless mode stops it
+        except ops.pebble.ChangeError as error:
+            self._record(
+                ops.BlockedStatus(
+                    f"the server exits as soon as it starts ({start_failure(error)}):"
+                    f" {self.image_hint}"
+                )
+            )
+            return False
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot start the server", error)
+            return False
+        return changed
+
+    def add_layers(self, layers: Mapping[str, ops.pebble.LayerDict]) -> None:
+        """Add layers without (re)starting anything (e.g. log targets while stopped)."""
+        try:
+            self._add_layers(layers)
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot update the plan", error)
+
+    def arm_alive_check(self) -> None:
+        """Start the liveness check: the model serves, so a hung server is now restarted."""
+        try:
+            self._start_inactive(ALIVE_CHECK)
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot start the alive check", error)
+
+    def stop(self) -> None:
+        """Stop the server and its checks.
+
+        Juju probes the pod through Pebble's health endpoint: a failing alive
+        check would get the container restarted, a failing ready check would keep
+        the pod unready and stall every StatefulSet rollout.
+        """
+        try:
+            service = self.container.get_services(self.service_name).get(self.service_name)
+            if service is not None and service.is_running():
+                self.container.stop(self.service_name)
+            active = [
+                name
+                for name, check in self.container.get_checks().items()
+                if check.status != ops.pebble.CheckStatus.INACTIVE
+            ]
+            if active:
+                self.container.stop_checks(*active)
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot stop the server", error)
+
+    # --- reads -----------------------------------------------------------------------
+
+    def plan_log_targets(self) -> Mapping[str, ops.pebble.LogTarget]:
+        """The log targets in the plan now (empty when Pebble cannot say)."""
+        try:
+            return self.container.get_plan().log_targets
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot read the plan", error)
+            return {}
+
+    def service(self) -> ops.pebble.ServiceInfo | None:
+        """The server's service as Pebble reports it (None: not planned, or Pebble silent)."""
+        try:
+            return self.container.get_services(self.service_name).get(self.service_name)
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot read the server's state", error)
+            return None
+
+    def is_running(self) -> bool:
+        """Whether the server's service runs."""
+        service = self.service()
+        return service is not None and service.is_running()
+
+    def failure_reason(self, limit: int) -> str:
+        """Why the server last exited, as the rock's launcher recorded it, shortened to `limit`."""
+        try:
+            reason = self.container.pull(SERVER_ERROR_FILE).read().strip()
+        except ops.pebble.PathError as error:
+            if error.kind != "not-found":
+                self._pebble_fault("cannot read why the server stopped", error)
+            return ""  # no file: the server has not failed under this plan
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot read why the server stopped", error)
+            return ""
+        if len(reason) > limit:
+            reason = reason[: limit - 1] + "…"
+        return reason
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _write_files(self, files: Mapping[str, str], managed_files: Iterable[str]) -> None:
+        for path, content in files.items():
+            self.container.push(
+                path,
+                content,
+                make_dirs=True,
+                permissions=0o400,
+                user=SERVER_USER,
+                group=SERVER_USER,
+            )
+        for path in managed_files:
+            if path not in files and self.container.exists(path):
+                self.container.remove_path(path)
+
+    def _add_layers(self, layers: Mapping[str, ops.pebble.LayerDict]) -> bool:
+        before = self.container.get_plan().to_dict()
+        for name, layer in layers.items():
+            self.container.add_layer(name, layer, combine=True)
+        return self.container.get_plan().to_dict() != before
+
+    def _start_inactive(self, check: str) -> None:
+        info = self.container.get_checks(check).get(check)
+        if info is not None and info.status == ops.pebble.CheckStatus.INACTIVE:
+            self.container.start_checks(check)
+
+    def _pebble_fault(self, what: str, error: ops.pebble.Error) -> None:
+        self._record(ops.WaitingStatus(f"{what}: Pebble: {error}; {RETRY}"))
+
+    def _record(self, status: ops.StatusBase) -> None:
+        logger.warning("server container: %s", status.message)
+        if self.problem is None:
+            self.problem = status
