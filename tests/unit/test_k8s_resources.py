@@ -15,7 +15,7 @@ from ops import pebble, testing
 
 from model_server_charm import k8s_resources
 from model_server_charm.config import ServerConfig
-from model_server_charm.k8s_resources import FIELD_MANAGER, ResourceRequirements
+from model_server_charm.k8s_resources import ResourceRequirements
 from tests.charms import ThinCharm
 from tests.unit.conftest import MODEL_URI, container
 from tests.unit.fake_kube import FakeKube, node, unschedulable_pod
@@ -107,7 +107,7 @@ def test_cpu_and_memory_become_limits(ctx: testing.Context[Any], charm: ThinChar
     [patch] = [s for s in kube.writes() if s.verb == "patch"]
     assert patch.kind == "StatefulSet"
     assert (patch.name, patch.namespace) == (app, NAMESPACE)
-    assert patch.field_manager == FIELD_MANAGER
+    assert patch.field_manager == "kserve-bundle"
     assert patch.force
     assert kube.server_resources(app) == {"limits": {"cpu": "500m", "memory": "1Gi"}}
     # Kubernetes took the change; the server is planned in the same hook.

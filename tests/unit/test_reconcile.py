@@ -53,6 +53,10 @@ def test_config_changed_plans_the_server(
     assert plan.checks["ready"].http == {"url": "http://localhost:8080/v2/models/iris/ready"}
     assert plan.checks["alive"].http == {"url": "http://localhost:8080/v2/health/live"}
     assert plan.checks["alive"].startup == pebble.CheckStartup.DISABLED
+    # Values Juju's probes and the operator's expectations depend on, by value.
+    for name, level in (("ready", pebble.CheckLevel.READY), ("alive", pebble.CheckLevel.ALIVE)):
+        assert (plan.checks[name].level, plan.checks[name].period) == (level, "10s")
+        assert plan.checks[name].threshold == 3
     assert out.get_container("server").service_statuses[runtime.service_name] == (
         pebble.ServiceStatus.ACTIVE
     )

@@ -17,7 +17,7 @@ from ops import pebble, testing
 from model_server_charm import serverless, workload
 from model_server_charm.config import ServerConfig
 from model_server_charm.deployment import KSERVE_MISSING
-from model_server_charm.k8s_resources import FIELD_MANAGER, wanted_resources
+from model_server_charm.k8s_resources import wanted_resources
 from model_server_charm.runtimes import RUNTIMES, Runtime
 from tests.k8s_schemas import validate_kserve
 from tests.unit.conftest import MODEL_URI
@@ -220,7 +220,7 @@ def test_leader_creates_the_inference_service(
     out = accel.run(accel.on.config_changed(), serverless_state(tmp_path, options))
     [apply] = [s for s in kube.writes() if s.verb == "apply"]
     assert (apply.kind, apply.name, apply.namespace) == ("InferenceService", ISVC, NAMESPACE)
-    assert apply.field_manager == FIELD_MANAGER
+    assert apply.field_manager == "kserve-bundle"
     obj = _applied(kube)
     metadata = obj["metadata"]
     assert metadata["annotations"] == {
