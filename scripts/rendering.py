@@ -31,9 +31,7 @@ def render_template(template: Path, **context: Any) -> str:
 def stale_files(renderings: Mapping[Path, str]) -> list[Path]:
     """The files that are missing or differ from their rendering."""
     return [
-        path
-        for path, text in renderings.items()
-        if not path.is_file() or path.read_text() != text
+        path for path, text in renderings.items() if not path.is_file() or path.read_text() != text
     ]
 
 
