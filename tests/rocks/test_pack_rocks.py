@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.rocks.rockcraft_projects import ROCKS, ROOT, load_rock
+from scripts.kserve_rocks import ROOT
+from tests.rocks.rockcraft_projects import ROCKS, load_rock
 
 SCRIPT = ROOT / "scripts" / "pack_rocks.py"
 

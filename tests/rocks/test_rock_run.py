@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
+from scripts.kserve_rocks import ROOT
 from tests.charm_plan import charm_plan
 from tests.charms import THIN_CHARMS, ThinCharm
-from tests.rocks.rockcraft_projects import ROCKS, ROOT, RockProject
+from tests.rocks.rockcraft_projects import ROCKS, RockProject
 
 ENGINES = ("docker", "podman")
 MODEL_DIR = "/mnt/models"

@@ -1,4 +1,4 @@
-"""Every rockcraft.yaml is one rockcraft would accept, and follows the bundle's conventions.
+"""Every KServe rock's rockcraft.yaml is one rockcraft would accept, and follows the conventions.
 
 Rockcraft itself is a snap and cannot run here, so the parts are checked with
 the library rockcraft builds them with: `craft_parts.validate_part` validates
@@ -22,6 +22,7 @@ from tests.rocks.rockcraft_projects import (
     ROCKS_DIR,
     RockProject,
     parse_pebble_command,
+    spec_of,
 )
 
 BASE = "ubuntu@24.04"
@@ -93,6 +94,13 @@ def test_entrypoint_service_exists(rock: RockProject) -> None:
     assert rock.services[rock.entrypoint_service].get("startup") == "enabled"
 
 
+def test_entrypoint_runs_the_rocks_module(rock: RockProject) -> None:
+    """`docker run <rock>` starts the server module through kserve_launcher."""
+    module = spec_of(rock).module
+    assert rock.entrypoint_service == module
+    assert rock.launched_module == module
+
+
 def test_version_matches_source_tag(rock: RockProject) -> None:
     """A rock built from an upstream tag carries that tag's version."""
     tags = {part["source-tag"] for part in rock.parts.values() if "source-tag" in part}
@@ -122,8 +130,6 @@ def test_no_source_outside_the_rock(rock: RockProject) -> None:
 
 def test_launcher_is_importable(rock: RockProject) -> None:
     """The launcher the services run lands where python3 imports from, or PYTHONPATH says."""
-    if rock.launched_module is None:
-        pytest.skip(f"{rock.name} does not run kserve_launcher")
     destinations = [
         destination
         for part in rock.common_parts().values()
@@ -139,8 +145,6 @@ def test_launcher_is_importable(rock: RockProject) -> None:
 
 def test_python_interpreter_is_staged(rock: RockProject) -> None:
     """`python3` in the command exists in the rock: no Ubuntu base ships Python."""
-    if rock.launched_module is None:
-        pytest.skip(f"{rock.name} does not run kserve_launcher")
     staged = {
         package for part in rock.parts.values() for package in part.get("stage-packages", [])
     }
