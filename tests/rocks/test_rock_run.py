@@ -4,8 +4,8 @@ Needs a container engine (docker or podman answering `<engine> info`) and a
 packed rock (`tox -e pack` collects it in build/, `python3 scripts/pack_rocks.py`
 leaves it in build/rocks/<name>/); without either the tests skip and say which
 is missing.
-The model is trained inside the rock itself, so the host needs no
-scikit-learn and the pickle matches the rock's scikit-learn version.
+The model is trained inside the rock itself, so the host needs no machine
+learning library and the model file matches the rock's library version.
 """
 
 from __future__ import annotations

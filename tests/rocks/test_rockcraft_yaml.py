@@ -10,6 +10,7 @@ every rock of the bundle shares.
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ BASE = "ubuntu@24.04"
 RUN_USER = "_daemon_"
 SERVICE_OVERRIDES = {"merge", "replace"}
 SERVICE_STARTUPS = {"enabled", "disabled"}
+# The part keys whose value is a shell script craft-parts runs with bash.
+SCRIPT_KEYS = ("override-pull", "override-build", "override-stage", "override-prime")
 # Where /usr/bin/python3 of an Ubuntu rock imports from without PYTHONPATH.
 DEFAULT_PYTHON_PATHS = ("usr/lib/python3/dist-packages",)
 
@@ -56,6 +59,17 @@ def test_validate_part_rejects_a_broken_part(change: dict[str, Any], culprit: st
     part = {"plugin": "uv", "source": "https://github.com/kserve/kserve.git", **change}
     with pytest.raises(ValueError, match=culprit):
         craft_parts.validate_part(part)
+
+
+def test_part_scripts_are_valid_bash(rock_part: tuple[RockProject, str]) -> None:
+    """A syntax error in an override script would only show deep into a rock build."""
+    rock, name = rock_part
+    for key in SCRIPT_KEYS:
+        if key in rock.parts[name]:
+            result = subprocess.run(
+                ["bash", "-n"], input=rock.parts[name][key], capture_output=True, text=True
+            )
+            assert result.returncode == 0, f"{name} {key}: {result.stderr}"
 
 
 def test_part_dependencies_exist(rock: RockProject) -> None:
