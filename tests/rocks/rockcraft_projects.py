@@ -1,7 +1,9 @@
-"""The rocks of this repository as the tests see them: rockcraft.yaml, parsed.
+"""The KServe rocks of this repository as the tests see them: rockcraft.yaml, parsed.
 
-Every directory rocks/<name>/ with a rockcraft.yaml is a rock (rocks/common holds
-the files they share), so a new rock is covered by the tests without editing them.
+The KServe rocks are those listed in rocks/rocks.yaml and rendered from the
+shared template, so a new one is covered by the tests without editing them.
+Other rocks (rocks/proteus-server) have their own shape and their own tests;
+rocks/common holds the files the KServe rocks share.
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-ROCKS_DIR = ROOT / "rocks"
+from scripts.kserve_rocks import ROCKS_DIR, KServeRock, load_kserve_rocks
+
 COMMON_DIR = ROCKS_DIR / "common"
 # What the rocks' services run; the charms run the same launcher (workload.LAUNCHER_MODULE).
 LAUNCHER_PREFIX = ("python3", "-m", "kserve_launcher")
+
+
+def server_arguments(argv: list[str]) -> list[str]:
+    """The server's own arguments: what follows `python3 -m kserve_launcher <module>`."""
+    return argv[len(LAUNCHER_PREFIX) + 1 :]
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,15 @@ def load_rock(path: Path) -> RockProject:
 
 
 def discover_rocks() -> list[RockProject]:
-    """Every rocks/*/rockcraft.yaml."""
+    """Every rocks/*/rockcraft.yaml, KServe-shaped or not."""
     return [load_rock(path) for path in sorted(ROCKS_DIR.glob("*/rockcraft.yaml"))]
 
 
-ROCKS = discover_rocks()
+KSERVE_ROCKS = load_kserve_rocks()
+# The KServe rocks that are on disk; a listed rock without a rendering fails its own test.
+ROCKS = [rock for rock in discover_rocks() if rock.name in KSERVE_ROCKS.rocks]
+
+
+def spec_of(rock: RockProject) -> KServeRock:
+    """The rocks.yaml entry a KServe rock is rendered from."""
+    return KSERVE_ROCKS.rocks[rock.name]

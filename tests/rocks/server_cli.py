@@ -20,13 +20,31 @@ from typing import Any
 
 import pytest
 
-from tests.rocks.rockcraft_projects import ROOT
+from scripts.kserve_rocks import ROOT
 
 PROBE = Path(__file__).with_name("server_cli_probe.py")
 STANDINS_DIR = ROOT / "tests" / "workload" / "standins"
 # A kserve source checkout's python/ directory: the real upstream servers' parsers.
 KSERVE_PYTHON_DIR_ENV = "KSERVE_PYTHON_DIR"
 CLI_SOURCES = ("kserve-sdk", "standin", "upstream")
+# The value-taking flags each upstream server adds to kserve's ModelServer parser,
+# and whether the server requires them (DESIGN.md section 3), for the kserve-sdk
+# source; the real parsers (standin, upstream) check them too.
+MODEL_DIR_REQUIRED = {"--model_dir": True}
+SERVER_FLAGS: dict[str, dict[str, bool]] = {
+    "sklearnserver": MODEL_DIR_REQUIRED,
+    "xgbserver": {**MODEL_DIR_REQUIRED, "--nthread": False},
+    "lgbserver": {**MODEL_DIR_REQUIRED, "--nthread": False},
+    "pmmlserver": MODEL_DIR_REQUIRED,
+    "paddleserver": MODEL_DIR_REQUIRED,
+    "huggingfaceserver": dict.fromkeys(
+        ("--model_dir", "--model_id", "--model_revision", "--tokenizer_revision",
+         "--max_model_len", "--task", "--backend", "--dtype"),
+        False,
+    ),
+    "predictiveserver": {**MODEL_DIR_REQUIRED, "--framework": False, "--nthread": False},
+    "autogluonserver": MODEL_DIR_REQUIRED,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,7 @@ def check_server_cli(
         "source": source,
         "server_module": server_module,
         "path": str(path) if path else None,
+        "server_flags": SERVER_FLAGS.get(server_module, MODEL_DIR_REQUIRED),
         "argvs": argvs,
     }
     (workdir / "request.json").write_text(json.dumps(request))
@@ -85,3 +104,9 @@ def check_server_cli(
             pytest.skip(f"the {server_module} stand-in needs {missing}, not installed here")
         pytest.fail(f"cannot load the {source} parser of {server_module}: {result['load_error']}")
     return CliCheck(options=frozenset(result["options"]), errors=result["errors"])
+
+
+def unknown_flags(arguments: list[str], options: frozenset[str]) -> list[str]:
+    """Flags that are not exactly an option string (argparse also accepts abbreviations)."""
+    flags = [argument.split("=", 1)[0] for argument in arguments if argument.startswith("--")]
+    return [flag for flag in flags if flag not in options]

@@ -4,12 +4,13 @@ Run as ``python server_cli_probe.py REQUEST.json RESULT.json``. The request
 names the parser's source and the argument lists to check:
 
 * ``kserve-sdk``: ``kserve.model_server.parser`` of the installed kserve SDK,
-  extended with the one flag every upstream server adds (``--model_dir``,
-  required), the way each server's ``__main__`` builds its parser;
+  extended with the value-taking flags the server adds (``server_flags``:
+  ``--model_dir``, required or not, and the server's own), the way each
+  server's ``__main__`` builds its parser;
 * ``standin``: the module-level ``parser`` of ``<path>/<server>/__main__.py``
   (the workload tests' stand-ins);
 * ``upstream``: the same from a kserve checkout's ``python/`` directory, with
-  the checkout's own kserve and kserve-storage first on the path.
+  the checkout's own kserve, kserve-storage and servers first on the path.
 
 Each argument list goes through ``parse_args``, which rejects unknown flags,
 not ``parse_known_args`` as the servers use (they ignore a misspelt flag).
@@ -35,12 +36,13 @@ from typing import Any
 IMPORT_ARGV = ["--model_dir", "/nonexistent-model-dir"]
 
 
-def sdk_parser(server_module: str) -> argparse.ArgumentParser:
-    """The kserve SDK's ModelServer parser plus --model_dir, as upstream servers build theirs."""
+def sdk_parser(server_module: str, server_flags: dict[str, bool]) -> argparse.ArgumentParser:
+    """The kserve SDK's ModelServer parser plus the server's flags, as upstream builds theirs."""
     from kserve.model_server import parser as model_server_parser
 
     parser = argparse.ArgumentParser(prog=server_module, parents=[model_server_parser])
-    parser.add_argument("--model_dir", required=True, help="A URI pointer to the model")
+    for flag, required in server_flags.items():
+        parser.add_argument(flag, required=required)
     return parser
 
 
@@ -65,14 +67,15 @@ def load_parser(request: dict[str, Any]) -> argparse.ArgumentParser:
     server_module: str = request["server_module"]
     source: str = request["source"]
     if source == "kserve-sdk":
-        return sdk_parser(server_module)
+        return sdk_parser(server_module, request["server_flags"])
     path = Path(request["path"])
     if source == "standin":
         return module_parser(server_module, [path])
     if source == "upstream":
-        return module_parser(
-            server_module, [path / server_module, path / "kserve", path / "storage"]
-        )
+        # Every python/<project>/ of the checkout: kserve, storage, and the servers
+        # a server imports (predictiveserver imports sklearnserver, xgbserver, ...).
+        projects = sorted(child for child in path.iterdir() if child.is_dir())
+        return module_parser(server_module, [path / server_module, *projects])
     raise ValueError(f"unknown parser source {source!r}")
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.rocks.rockcraft_projects import ROCKS, ROOT, load_rock
+from scripts.kserve_rocks import ROOT
+from tests.rocks.rockcraft_projects import ROCKS, load_rock
 
 SCRIPT = ROOT / "scripts" / "pack_rocks.py"
 
@@ -54,3 +55,16 @@ def test_unknown_rock_is_refused(tmp_path: Path, name: str) -> None:
     result = pack_rocks("--stage-only", "--output-dir", str(tmp_path), name)
     assert result.returncode == 1
     assert "rockcraft.yaml not found" in result.stderr
+
+
+def test_pack_sh_rejects_an_unknown_name() -> None:
+    """scripts/pack.sh sorts names into charms and rocks; a typo stops it before any build."""
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "pack.sh"), "huggingfaceserver-gpu", "no-such-rock"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "no-such-rock is neither charms/no-such-rock nor rocks/no-such-rock" in result.stderr

@@ -17,8 +17,14 @@ import pytest
 from model_server_charm import workload
 from tests.charm_plan import CharmPlan, charm_plan
 from tests.charms import THIN_CHARMS, ThinCharm
-from tests.rocks.rockcraft_projects import LAUNCHER_PREFIX, ROCKS, ROCKS_DIR, RockProject
-from tests.rocks.server_cli import ServerCli
+from tests.rocks.rockcraft_projects import (
+    LAUNCHER_PREFIX,
+    ROCKS,
+    ROCKS_DIR,
+    RockProject,
+    server_arguments,
+)
+from tests.rocks.server_cli import ServerCli, unknown_flags
 
 ROCKS_BY_NAME = {rock.name: rock for rock in ROCKS}
 # The charm's two command lines: quiet (the default) and with per-request logging.
@@ -42,17 +48,6 @@ def rock_of(charm: ThinCharm) -> RockProject:
     if module not in ROCKS_BY_NAME:
         pytest.fail(f"{charm.name} serves {module}, but there is no {ROCKS_DIR}/{module}/")
     return ROCKS_BY_NAME[module]
-
-
-def server_arguments(argv: list[str]) -> list[str]:
-    """The server's own arguments: what follows `python3 -m kserve_launcher <module>`."""
-    return argv[len(LAUNCHER_PREFIX) + 1 :]
-
-
-def unknown_flags(arguments: list[str], options: frozenset[str]) -> list[str]:
-    """Flags that are not exactly an option string (argparse also accepts abbreviations)."""
-    flags = [argument.split("=", 1)[0] for argument in arguments if argument.startswith("--")]
-    return [flag for flag in flags if flag not in options]
 
 
 def test_rock_serves_the_charm_runtime(charm: ThinCharm) -> None:

@@ -1,0 +1,82 @@
+"""The rocks are drop-in images for KServe's own ClusterServingRuntimes.
+
+KServe starts a runtime's container with the runtime's args; they reach the
+rock's Pebble entrypoint service, which puts them in place of its `[ ... ]`
+defaults. The server must then run as KServe means it to, on /mnt/models, and
+the rock given no arguments must run as KServe would run it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scripts.kserve_rocks import MODEL_DIR, KServeRock
+from tests.rocks.rockcraft_projects import RockProject, server_arguments, spec_of
+from tests.rocks.server_cli import ServerCli, unknown_flags
+
+# KServe fills these in the runtime's args; the values are what the rock assumes.
+TEMPLATE_VALUES = {"{{.Name}}": "model", "{{.Annotations.modelFormat}}": "sklearn"}
+# Flags a runtime may leave to the server, with kserve's default (DESIGN.md section 3).
+KSERVE_DEFAULTS = {"--http_port": "8080"}
+# A kserve checkout's config/runtimes/: KServe's manifests, to check rocks.yaml against.
+KSERVE_RUNTIMES_DIR_ENV = "KSERVE_RUNTIMES_DIR"
+
+
+def runtime_args(spec: KServeRock) -> list[str]:
+    """The runtime's args as KServe passes them, templates filled in."""
+    args = list(spec.runtime.args)
+    for template, value in TEMPLATE_VALUES.items():
+        args = [arg.replace(template, value) for arg in args]
+    return args
+
+
+def effective_options(arguments: list[str]) -> dict[str, str]:
+    """What the server's parser ends up with: the last value of each `--flag=value`."""
+    malformed = [arg for arg in arguments if not arg.startswith("--") or "=" not in arg]
+    assert not malformed, f"write every argument as --flag=value: {malformed}"
+    return dict(arg.split("=", 1) for arg in arguments)
+
+
+def test_runtime_args_replace_the_defaults(rock: RockProject) -> None:
+    command = rock.service_command()
+    with_args = effective_options(server_arguments([*command.fixed, *runtime_args(spec_of(rock))]))
+    without_args = effective_options(server_arguments(command.argv))
+    assert with_args["--model_dir"] == MODEL_DIR
+    assert with_args.keys() <= without_args.keys(), "a runtime flag the rock does not default"
+    for flag, value in without_args.items():
+        assert with_args.get(flag, KSERVE_DEFAULTS.get(flag)) == value, flag
+
+
+def test_runtime_args_parse(rock: RockProject, cli_source: str, server_cli: ServerCli) -> None:
+    """KServe's args, and the rock's own command, by the server's own parser."""
+    command = rock.service_command()
+    argvs = {
+        "rock": server_arguments(command.argv),
+        "with-runtime-args": server_arguments([*command.fixed, *runtime_args(spec_of(rock))]),
+    }
+    check = server_cli(cli_source, spec_of(rock).module, list(argvs.values()))
+    for (name, arguments), error in zip(argvs.items(), check.errors, strict=True):
+        assert error is None, f"{name} {arguments}: {error}"
+        assert not unknown_flags(arguments, check.options), f"{name} {arguments}"
+
+
+def test_runtime_facts_match_kserve(rock: RockProject) -> None:
+    """rocks.yaml records KServe's runtime as its manifest in the release says."""
+    directory = os.environ.get(KSERVE_RUNTIMES_DIR_ENV)
+    if not directory:
+        pytest.skip(f"{KSERVE_RUNTIMES_DIR_ENV} is not set (a kserve checkout's config/runtimes)")
+    runtime = spec_of(rock).runtime
+    manifest = yaml.safe_load((Path(directory) / f"{runtime.name}.yaml").read_text())
+    assert manifest["metadata"]["name"] == runtime.name
+    spec = manifest["spec"]
+    formats = [
+        (f["name"], str(f["version"]), f["autoSelect"]) for f in spec["supportedModelFormats"]
+    ]
+    assert formats == [(f.name, f.version, f.auto_select) for f in runtime.model_formats]
+    assert tuple(spec["protocolVersions"]) == runtime.protocols
+    (container,) = spec["containers"]
+    assert tuple(container["args"]) == runtime.args
