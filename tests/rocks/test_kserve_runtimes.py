@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from scripts.kserve_rocks import MODEL_DIR, KServeRock
+from tests.charms import ROOT
 from tests.rocks.rockcraft_projects import RockProject, server_arguments, spec_of
 from tests.rocks.server_cli import ServerCli, unknown_flags
 
@@ -22,8 +23,10 @@ from tests.rocks.server_cli import ServerCli, unknown_flags
 TEMPLATE_VALUES = {"{{.Name}}": "model", "{{.Annotations.modelFormat}}": "sklearn"}
 # Flags a runtime may leave to the server, with kserve's default (DESIGN.md section 3).
 KSERVE_DEFAULTS = {"--http_port": "8080"}
-# A kserve checkout's config/runtimes/: KServe's manifests, to check rocks.yaml against.
+# KServe's v0.20.0 manifests, to check rocks.yaml against: a kserve checkout's
+# config/runtimes/ when named, else the copy in ../shared/kserve-runtimes/.
 KSERVE_RUNTIMES_DIR_ENV = "KSERVE_RUNTIMES_DIR"
+SHARED_RUNTIMES = ROOT.parent / "shared" / "kserve-runtimes"
 
 
 def runtime_args(spec: KServeRock) -> list[str]:
@@ -66,9 +69,14 @@ def test_runtime_args_parse(rock: RockProject, cli_source: str, server_cli: Serv
 
 def test_runtime_facts_match_kserve(rock: RockProject) -> None:
     """rocks.yaml records KServe's runtime as its manifest in the release says."""
-    directory = os.environ.get(KSERVE_RUNTIMES_DIR_ENV)
+    directory = os.environ.get(KSERVE_RUNTIMES_DIR_ENV) or (
+        str(SHARED_RUNTIMES) if SHARED_RUNTIMES.is_dir() else ""
+    )
     if not directory:
-        pytest.skip(f"{KSERVE_RUNTIMES_DIR_ENV} is not set (a kserve checkout's config/runtimes)")
+        pytest.skip(
+            f"no KServe runtime manifests: set {KSERVE_RUNTIMES_DIR_ENV} (a kserve checkout's"
+            f" config/runtimes) or put them in {SHARED_RUNTIMES}"
+        )
     runtime = spec_of(rock).runtime
     manifest = yaml.safe_load((Path(directory) / f"{runtime.name}.yaml").read_text())
     assert manifest["metadata"]["name"] == runtime.name
