@@ -15,7 +15,7 @@ from amdinfer.logs import ServerLogs, log_directory
 from amdinfer.metrics import Metrics
 from amdinfer.repository import Repository
 
-STOP_POLL_S = 0.5
+STOP_POLL_S = 0.1
 
 
 def main(argv: Sequence[str]) -> int:
@@ -43,7 +43,9 @@ def main(argv: Sequence[str]) -> int:
     stop = threading.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, lambda _number, _frame: stop.set())
-    serving = threading.Thread(target=server.serve_forever, name="http", daemon=True)
+    serving = threading.Thread(
+        target=server.serve_forever, args=(STOP_POLL_S,), name="http", daemon=True
+    )
     serving.start()
     while not stop.wait(STOP_POLL_S):
         pass
