@@ -17,7 +17,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +79,7 @@ def running_wrapper(
     output: IO[bytes] | int | None = None,
     python: str = sys.executable,
     user: str | None = None,
-) -> Iterator[WrapperRun]:
+) -> Generator[WrapperRun]:
     """Start `amdinfer-serve` in workdir (HOME workdir/home) as the rock's service would."""
     home = workdir / "home"
     home.mkdir(exist_ok=True)
