@@ -21,8 +21,9 @@ LQUOTE, RQUOTE = "\u2018", "\u2019"
 BOOLEANS = ("repository-load-existing", "repository-monitoring", "use-polling-watcher", "help")
 PORTS = ("http-port", "grpc-port")
 STRINGS = ("model-repository",)
-TRUE = re.compile(r"(t|T)(rue)?|1")
-FALSE = re.compile(r"(f|F)(alse)?|0")
+# cxxopts' truthy and falsy patterns, `(t|T)(rue)?|1` and `(f|F)(...)?|0`, spelt out.
+TRUE = re.compile(r"t|T|true|True|1")
+FALSE = re.compile(r"f|F|false|False|0")
 INTEGER = re.compile(r"(-)?(0x)?([0-9a-zA-Z]+)")
 HELP = """Inference in the cloud
 Usage:
