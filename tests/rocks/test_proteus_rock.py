@@ -1,0 +1,240 @@
+"""The proteus-server rock: its service contract, its parts, and the packed rock serving echo.
+
+Every rock's parts are validated with craft_parts by test_rockcraft_yaml.py;
+here are the proteus-specific promises: the service runs the log wrapper with
+flags amdinfer-server's own parser accepts, the environment the FPGA workers
+need is set, the FPGA parts can be left out, every source is pinned, the
+handwritten trantor patch is well formed. The last tests run the packed rock
+with a container engine (they skip, saying why, where there is none).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import craft_parts
+import pytest
+
+from tests.rocks.rockcraft_projects import ROCKS_DIR, load_rock
+from tests.rocks.test_rock_run import ENGINES, host_port, http, load_image, packed_rock, run
+from tests.workload.amdinfer_standin import ECHO_REQUEST
+from tests.workload.standins.amdinfer.cli import OptionError, parse
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest brings tomli wherever Python has no tomllib
+    import tomli as tomllib  # pyright: ignore[reportMissingImports]
+
+ROCK_DIR = ROCKS_DIR / "proteus-server"
+ROCK = load_rock(ROCK_DIR / "rockcraft.yaml")
+SERVICE = "proteus-server"
+WRAPPER = "/usr/local/bin/amdinfer-serve"
+RUN_USER_ID = "584792"  # _daemon_
+FPGA_PARTS = {"xrt", "vitis-ai-runtime", "amdinfer-xmodel-worker"}
+FPGA_VARIABLES = ("XLNX_VART_FIRMWARE", "AKS_ROOT", "AKS_XMODEL_ROOT")
+HTTP_PORT = 8998
+ECHO_REPOSITORY = "/usr/local/share/amdinfer/repository"
+READY_TIMEOUT_S = 120.0
+METRIC_NAMES = (
+    "amdinfer_requests_ingress_total",
+    "amdinfer_pipeline_ingress_total",
+    "amdinfer_pipeline_egress_total",
+    "amdinfer_queue_sizes_total",
+    "amdinfer_request_latency",
+)
+# A pinned remote source: a git tag or commit, or an archive whose URL names a version.
+VERSIONED_ARCHIVE = re.compile(r"[/-]v?\d+(\.\d+)+")
+HUNK = re.compile(r"^@@ -\d+,(\d+) \+\d+,(\d+) @@")
+
+
+def service() -> dict[str, Any]:
+    return ROCK.services[SERVICE]
+
+
+def test_service_runs_the_log_wrapper_as_the_run_user():
+    assert ROCK.entrypoint_service == SERVICE
+    assert service()["startup"] == "enabled"
+    assert service()["on-failure"] == "restart", "Pebble restarts a server that crashed"
+    assert ROCK.data["run-user"] == "_daemon_"
+    assert ROCK.service_command().fixed[0] == WRAPPER
+
+
+def test_the_wrapper_is_installed_from_the_rock_directory():
+    installers = [
+        (name, origin)
+        for name, part in ROCK.parts.items()
+        for origin, destination in part.get("organize", {}).items()
+        if f"/{destination}" == WRAPPER
+    ]
+    assert len(installers) == 1, "exactly one part installs the wrapper"
+    name, origin = installers[0]
+    script = ROCK_DIR / ROCK.parts[name]["source"] / origin
+    assert os.access(script, os.X_OK), f"{script} is not executable"
+    subprocess.run(["sh", "-n", str(script)], check=True, timeout=10)
+
+
+@pytest.mark.parametrize(
+    "extra", [[], [f"--model-repository={ECHO_REPOSITORY}", "--http-port=8080"]]
+)
+def test_command_flags_are_amdinfer_servers_own(extra: list[str]):
+    """Default and container-given arguments, read by amdinfer-server's cxxopts rules."""
+    command = ROCK.service_command()
+    arguments = [*command.fixed[1:], *(extra or command.defaults)]
+
+    options = parse(arguments)
+
+    assert options.repository_monitoring
+    assert options.model_repository == (ECHO_REPOSITORY if extra else "/mnt/models")
+    assert options.http_port == (8080 if extra else HTTP_PORT)
+
+
+def test_flag_check_is_not_vacuous():
+    with pytest.raises(OptionError, match="http_port"):
+        parse([*ROCK.service_command().fixed[1:], "--http_port=8080"])
+
+
+def test_home_is_created_for_the_run_user():
+    home = service()["environment"]["HOME"]
+    preparing = [part.get("override-prime", "") for part in ROCK.parts.values()]
+    assert any(
+        f"-o {RUN_USER_ID} -g {RUN_USER_ID}" in script and f'"${{CRAFT_PRIME}}{home}"' in script
+        for script in preparing
+    ), f"no part creates {home} owned by {RUN_USER_ID}"
+
+
+def test_fpga_and_library_environment():
+    environment = service()["environment"]
+    for variable in FPGA_VARIABLES:
+        assert environment[variable].startswith("/"), variable
+    prefix = next(
+        parameter.split("=", 1)[1]
+        for parameter in ROCK.parts["amdinfer-server"]["cmake-parameters"]
+        if parameter.startswith("-DCMAKE_INSTALL_PREFIX=")
+    )
+    assert f"{prefix}/lib" in environment["LD_LIBRARY_PATH"].split(":")
+
+
+def test_fpga_parts_can_be_left_out():
+    assert set(ROCK.parts) >= FPGA_PARTS
+    cpu_only = {name: part for name, part in ROCK.parts.items() if name not in FPGA_PARTS}
+    for name, part in cpu_only.items():
+        assert not set(part.get("after", [])) & FPGA_PARTS, f"{name} depends on an FPGA part"
+        craft_parts.validate_part(part)
+
+
+def test_remote_sources_are_pinned():
+    for name, part in ROCK.parts.items():
+        source = str(part.get("source", ""))
+        if "://" not in source:
+            continue
+        if part.get("source-type") == "git" or source.endswith(".git"):
+            assert part.get("source-tag") or part.get("source-commit"), name
+        else:
+            assert VERSIONED_ARCHIVE.search(source), f"{name}: {source} names no version"
+
+
+def test_trantor_patch_is_applied_and_well_formed():
+    patch = ROCK_DIR / "patches" / "trantor-ares-resolver-after-loop.patch"
+    assert patch.name in ROCK.parts["trantor"]["override-pull"]
+    lines = patch.read_text().splitlines()
+    assert "+++ b/trantor/net/inner/AresResolver.cc" in lines
+    hunks = [i for i, line in enumerate(lines) if HUNK.match(line)]
+    assert hunks, "the patch has no hunk"
+    for start, end in zip(hunks, [*hunks[1:], len(lines)], strict=True):
+        header = HUNK.match(lines[start])
+        assert header is not None
+        old, new = (int(count) for count in header.groups())
+        body = lines[start + 1 : end]
+        assert sum(not line.startswith("+") for line in body) == old
+        assert sum(not line.startswith("-") for line in body) == new
+
+
+def test_echo_entry_matches_the_design():
+    config = tomllib.loads((ROCK_DIR / "repository" / "echo" / "config.toml").read_text())
+    tensor = {"name": "echo", "datatype": "UINT32", "shape": [1]}
+
+    assert (config["name"], config["platform"]) == ("echo", "amdinfer_cpp")
+    assert (config["inputs"], config["outputs"]) == ([tensor], [tensor])
+    assert "repository/echo/config.toml" in ROCK.parts["amdinfer-server"]["override-build"]
+
+
+# --- The packed rock in a container engine -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def engine() -> str:
+    """The first container engine that answers; skip, saying why, when none does."""
+    reasons: list[str] = []
+    for name in ENGINES:
+        if shutil.which(name) is None:
+            reasons.append(f"{name} is not installed")
+            continue
+        info = subprocess.run([name, "info"], capture_output=True, text=True, timeout=60)
+        if info.returncode == 0:
+            return name
+        reasons.append(f"`{name} info` failed: {(info.stderr or info.stdout).strip()[-200:]}")
+    pytest.skip("no container engine reachable: " + "; ".join(reasons))
+
+
+@pytest.fixture(scope="module")
+def image(engine: str) -> str:
+    return load_image(engine, packed_rock(ROCK), f"{ROCK.name}:{ROCK.data['version']}-test")
+
+
+@pytest.fixture
+def container_of(engine: str, image: str) -> Iterator[Any]:
+    """Start the rock with these container arguments; yields (container, base URL)."""
+    started: list[str] = []
+
+    def start(*arguments: str) -> tuple[str, str]:
+        publish = f"127.0.0.1::{HTTP_PORT}"
+        container = run(engine, "run", "--detach", "--publish", publish, image, *arguments)
+        started.append(container.stdout.strip())
+        return started[-1], f"http://127.0.0.1:{host_port(engine, started[-1], HTTP_PORT)}"
+
+    yield start
+    for container in started:
+        subprocess.run([engine, "rm", "--force", container], capture_output=True, check=False)
+
+
+def wait_for(url: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while http("GET", url)[0] != 200:
+        assert time.monotonic() < deadline, f"{url} not 200 within {READY_TIMEOUT_S} s"
+        time.sleep(1)
+
+
+def test_rock_serves_echo_through_the_worker_api(engine: str, container_of: Any):
+    container, base = container_of()
+    wait_for(f"{base}/v2/health/live")
+
+    loaded = http("POST", f"{base}/v2/workers/cplusplus/load", {"model": "echo"})
+    status, answer = http("POST", f"{base}/v2/models/cplusplus/infer", ECHO_REQUEST)
+    metrics = http("GET", f"{base}/metrics")[1]
+    logs = run(engine, "logs", container).stdout
+    user = run(engine, "exec", container, "id", "-u").stdout.strip()
+    server_log = f"{service()['environment']['HOME']}/.amdinfer/logs/server.log"
+
+    assert loaded == (200, "cplusplus")
+    assert (status, json.loads(answer)["outputs"][0]["data"]) == (200, [4])
+    assert all(f"# TYPE {name} " in metrics for name in METRIC_NAMES)
+    assert "Received modelInfer request for cplusplus" in logs, "server.log reaches Pebble"
+    assert user == RUN_USER_ID
+    run(engine, "exec", container, "test", "-p", server_log)  # a FIFO, not a growing file
+
+
+def test_rock_serves_its_echo_repository_entry(container_of: Any):
+    _, base = container_of(f"--model-repository={ECHO_REPOSITORY}", f"--http-port={HTTP_PORT}")
+    wait_for(f"{base}/v2/models/echo/ready")
+
+    status, answer = http("POST", f"{base}/v2/models/echo/infer", ECHO_REQUEST)
+
+    assert (status, json.loads(answer)["outputs"][0]["data"]) == (200, [4])

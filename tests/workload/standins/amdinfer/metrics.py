@@ -1,0 +1,199 @@
+"""amdinfer-server's /metrics: its metric families, and live values for the stand-in.
+
+This is the one description of what amdinfer v0.4.0 exports (its Metrics class,
+src/amdinfer/observation/metrics.cpp, serialised by prometheus-cpp's text
+serializer): family names, help texts, types and label sets, in prometheus-cpp's
+order (counters, then gauges, then summaries). The stand-in server fills it with
+what it counts; the Prometheus tests fill it with synthetic values.
+
+Measured on the real server: the `exposer_*` families are always 0 or NaN, so
+they are rendered that way here whatever the traffic.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+# (api, method) of amdinfer_requests_ingress_total.
+REQUEST_APIS = (("cpp", "native"), ("rest", "GET"), ("rest", "POST"))
+# stage of amdinfer_pipeline_{ingress,egress}_total.
+PIPELINE_STAGES = ("batcher", "worker")
+# (direction, stage) of amdinfer_queue_sizes_total.
+QUEUES = (("input", "batcher"), ("output", "batcher"), ("input", "buffer"), ("output", "buffer"))
+# The quantiles of both summaries (prometheus-cpp CKMS targets 0.5/0.9/0.99).
+QUANTILES = (0.5, 0.9, 0.99)
+# prometheus-cpp summaries report quantiles over a sliding window of this many seconds.
+SUMMARY_WINDOW_S = 60.0
+# The stand-in keeps at most this many latencies in the window (bounded memory).
+MAX_WINDOW_OBSERVATIONS = 100_000
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The values of every family at one scrape (latencies in microseconds)."""
+
+    requests: Mapping[tuple[str, str], float] = field(default_factory=dict[tuple[str, str], float])
+    pipeline_ingress: Mapping[str, float] = field(default_factory=dict[str, float])
+    pipeline_egress: Mapping[str, float] = field(default_factory=dict[str, float])
+    queue_sizes: Mapping[tuple[str, str], float] = field(
+        default_factory=dict[tuple[str, str], float]
+    )
+    latency_quantiles: Mapping[float, float] = field(default_factory=dict[float, float])
+    latency_sum: float = 0.0
+    latency_count: int = 0
+
+
+def format_value(value: float) -> str:
+    """A sample value as prometheus-cpp writes it (NaN is `Nan`, integers without a point)."""
+    if math.isnan(value):
+        return "Nan"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 2**53:
+        return str(int(value))
+    return f"{value:.16g}"
+
+
+def _family(name: str, help_text: str, kind: str, samples: list[tuple[str, float]]) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+    lines += [f"{name}{labels} {format_value(value)}" for labels, value in samples]
+    return lines
+
+
+def _summary(
+    name: str, help_text: str, quantiles: Mapping[float, float], total: float, count: int
+) -> list[str]:
+    samples = [(f'{{quantile="{q}"}}', quantiles.get(q, math.nan)) for q in QUANTILES]
+    lines = _family(name, help_text, "summary", samples)
+    return [*lines, f"{name}_sum {format_value(total)}", f"{name}_count {count}"]
+
+
+def exposition(snapshot: Snapshot) -> str:
+    """The /metrics text for these values."""
+    lines = [
+        *_family(
+            "amdinfer_requests_ingress_total",
+            "Number of incoming requests to amdinfer-server",
+            "counter",
+            [
+                (f'{{api="{api}",method="{method}"}}', snapshot.requests.get((api, method), 0))
+                for api, method in REQUEST_APIS
+            ],
+        ),
+        *_family(
+            "amdinfer_pipeline_ingress_total",
+            "Number of incoming requests at different pipeline stages",
+            "counter",
+            [(f'{{stage="{s}"}}', snapshot.pipeline_ingress.get(s, 0)) for s in PIPELINE_STAGES],
+        ),
+        *_family(
+            "amdinfer_pipeline_egress_total",
+            "Number of outgoing requests at different pipeline stages",
+            "counter",
+            [(f'{{stage="{s}"}}', snapshot.pipeline_egress.get(s, 0)) for s in PIPELINE_STAGES],
+        ),
+        *_family(
+            "exposer_transferred_bytes_total",
+            "Transferred bytes to metrics services",
+            "counter",
+            [("", 0)],
+        ),
+        *_family(
+            "exposer_scrapes_total", "Number of times metrics were scraped", "counter", [("", 0)]
+        ),
+        *_family(
+            "amdinfer_queue_sizes_total",
+            "Number of elements in the queues in amdinfer-server",
+            "gauge",
+            [
+                (f'{{direction="{d}",stage="{s}"}}', snapshot.queue_sizes.get((d, s), 0))
+                for d, s in QUEUES
+            ],
+        ),
+        *_summary(
+            "exposer_request_latencies",
+            "Latencies of serving scrape requests, in microseconds",
+            {},
+            0,
+            0,
+        ),
+        *_summary(
+            "amdinfer_request_latency",
+            "Latencies of serving requests, in microseconds",
+            snapshot.latency_quantiles,
+            snapshot.latency_sum,
+            snapshot.latency_count,
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The q-quantile of values (the smallest value with at least q of them at or below it)."""
+    ordered = sorted(values)
+    rank = max(math.ceil(q * len(ordered)) - 1, 0)
+    return ordered[rank]
+
+
+class Metrics:
+    """What the stand-in counts, safe to update from every request thread."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._requests: dict[tuple[str, str], float] = {}
+        self._ingress: dict[str, float] = {}
+        self._egress: dict[str, float] = {}
+        self._queued = 0
+        self._window: deque[tuple[float, float]] = deque(maxlen=MAX_WINDOW_OBSERVATIONS)
+        self._latency_sum = 0.0
+        self._latency_count = 0
+
+    def count_request(self, method: str) -> None:
+        """One REST request of this HTTP method reached a handler that counts it."""
+        with self._lock:
+            key = ("rest", method)
+            self._requests[key] = self._requests.get(key, 0) + 1
+
+    def enter(self, stage: str) -> None:
+        """A request entered a pipeline stage (the batcher's input queue grows)."""
+        with self._lock:
+            self._ingress[stage] = self._ingress.get(stage, 0) + 1
+            if stage == "batcher":
+                self._queued += 1
+
+    def leave(self, stage: str) -> None:
+        """A request left a pipeline stage."""
+        with self._lock:
+            self._egress[stage] = self._egress.get(stage, 0) + 1
+            if stage == "batcher":
+                self._queued -= 1
+
+    def observe_latency(self, microseconds: float) -> None:
+        """A request was answered this long after it arrived."""
+        with self._lock:
+            self._window.append((self._clock(), microseconds))
+            self._latency_sum += microseconds
+            self._latency_count += 1
+
+    def snapshot(self) -> Snapshot:
+        """The current values, quantiles over the last SUMMARY_WINDOW_S seconds."""
+        with self._lock:
+            horizon = self._clock() - SUMMARY_WINDOW_S
+            while self._window and self._window[0][0] < horizon:
+                self._window.popleft()
+            recent = [latency for _, latency in self._window]
+            return Snapshot(
+                requests=dict(self._requests),
+                pipeline_ingress=dict(self._ingress),
+                pipeline_egress=dict(self._egress),
+                queue_sizes={("input", "batcher"): self._queued},
+                latency_quantiles={q: quantile(recent, q) for q in QUANTILES} if recent else {},
+                latency_sum=self._latency_sum,
+                latency_count=self._latency_count,
+            )
