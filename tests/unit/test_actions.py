@@ -147,7 +147,7 @@ def test_smoke_test_checks_shape_for_another_model(
     ("status", "answer", "reason"),
     [
         (500, {"error": "boom"}, "the model server answered 500"),
-        (200, "not json", "the answer is not JSON"),
+        (200, "not json", "the answer is not valid JSON"),
         (200, {"unexpected": 1}, "answer needs"),
     ],
 )

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import ops
 
-from model_server_charm import actions, deployment, serverless, workload
+from model_server_charm import actions, bounded, deployment, serverless, workload
 from model_server_charm.config import ConfigError, ServerConfig
 from model_server_charm.observability import dashboards, logs, metrics
 from model_server_charm.runtimes import Runtime
@@ -255,16 +255,16 @@ class ModelServerCharm(ops.CharmBase):
     def _on_collect_unit_status(self, event: ops.CollectStatusEvent) -> None:
         config = self._config
         if isinstance(config, ConfigError):
-            event.add_status(ops.BlockedStatus(f"invalid config: {config}"))
+            event.add_status(bounded.status(ops.BlockedStatus(f"invalid config: {config}")))
             return
         if isinstance(self._credentials, CredentialsError):
-            event.add_status(ops.BlockedStatus(str(self._credentials)))
+            event.add_status(bounded.status(ops.BlockedStatus(str(self._credentials))))
             return
         kubernetes = self._deployment.status(self.runtime, config)
         if kubernetes is not None:
-            event.add_status(kubernetes)
+            event.add_status(bounded.status(kubernetes))
         if config.deployment_mode == "sidecar":
-            event.add_status(self._workload_status(config))
+            event.add_status(bounded.status(self._workload_status(config)))
 
     def _workload_status(self, config: ServerConfig) -> ops.StatusBase:
         if not self.container.can_connect():
@@ -323,7 +323,7 @@ class ModelServerCharm(ops.CharmBase):
             params = event.load_params(actions.PredictParams, runtime=self.runtime)
             results = actions.predict(self._client(config), params)
         except actions.ActionFailedError as error:
-            event.fail(str(error))
+            event.fail(bounded.shorten(str(error), bounded.ACTION_MESSAGE_BYTES))
             return
         event.set_results(results)
 
@@ -332,6 +332,6 @@ class ModelServerCharm(ops.CharmBase):
             config = self._action_config()
             results = actions.smoke_test(self._client(config), self.runtime, config)
         except actions.ActionFailedError as error:
-            event.fail(str(error))
+            event.fail(bounded.shorten(str(error), bounded.ACTION_MESSAGE_BYTES))
             return
         event.set_results(results)
