@@ -16,6 +16,7 @@ import ops
 
 from model_server_charm import actions, bounded, deployment, serverless, workload
 from model_server_charm.config import ConfigError, ServerConfig
+from model_server_charm.credentials import CredentialsError, accepted_credentials
 from model_server_charm.observability import dashboards, logs, metrics
 from model_server_charm.runtimes import Runtime
 from model_server_charm.workload import WORKLOAD_CONTAINER
@@ -26,10 +27,6 @@ logger = logging.getLogger(__name__)
 READINESS_TIMEOUT = 5.0
 # A status line, not a traceback: the whole reason is in the server's log.
 MAX_REASON_LENGTH = 200
-
-
-class CredentialsError(Exception):
-    """The storage-credentials secret cannot be read; the message says what to do."""
 
 
 class ModelServerCharm(ops.CharmBase):
@@ -83,14 +80,16 @@ class ModelServerCharm(ops.CharmBase):
     def _credentials(self) -> dict[str, str] | CredentialsError:
         """The storage-credentials secret's content (empty when none is configured).
 
-        Read once per hook, like the configuration, or why it cannot be read.
+        Read once per hook, like the configuration, or why it cannot be used.
         """
         config = self._config
         secret = None if isinstance(config, ConfigError) else config.storage_credentials
         if secret is None:
             return {}
         try:
-            return secret.get_content(refresh=True)
+            return accepted_credentials(secret.get_content(refresh=True))
+        except CredentialsError as error:
+            return error
         except ops.SecretNotFoundError:
             return CredentialsError(
                 f"storage-credentials secret {secret.id} not found: create it with"
