@@ -81,6 +81,14 @@ CASES = [
         id="payload-brackets-inside-a-string",
     ),
     pytest.param(
+        "predict",
+        {"payload": '{"instances": ["' + 'a\\"[' * 250_000},
+        ANSWER,
+        0,
+        "payload is not valid JSON: Unterminated string",
+        id="payload-unterminated-string-of-escaped-quotes",
+    ),
+    pytest.param(
         "predict", {"payload": _integer(64)}, ANSWER, 1, "passed", id="payload-64-digit-integer"
     ),
     pytest.param(

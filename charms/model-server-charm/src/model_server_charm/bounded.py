@@ -36,7 +36,10 @@ QUOTED_ANSWER_BYTES = 2 * 1024
 QUOTED_VALUE_BYTES = 100
 
 # JSON strings (skipped: brackets inside them do not nest) and the brackets that nest.
-_JSON_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# A string runs to its closing quote or, unterminated, to the end of the text:
+# it always matches from its opening quote, so the scan never backtracks and
+# never restarts inside a string (which would take quadratic time).
+_JSON_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
 
 
 class JSONInputError(ValueError):
@@ -60,7 +63,7 @@ def parse_json(text: str, limits: JSONLimits, what: str) -> Any:
     size = len(text.encode())
     if size > limits.max_bytes:
         raise JSONInputError(f"{what} is {size} bytes, over the {limits.max_bytes}-byte limit")
-    if _depth(text) > limits.max_depth:
+    if _nests_deeper(text, limits.max_depth):
         raise JSONInputError(f"{what} nests deeper than {limits.max_depth} levels")
 
     def bounded_int(digits: str) -> int:
@@ -78,17 +81,18 @@ def parse_json(text: str, limits: JSONLimits, what: str) -> Any:
         raise JSONInputError(f"{what} is not valid JSON: {error}") from error
 
 
-def _depth(text: str) -> int:
-    """The deepest nesting of arrays and objects, counted without recursion."""
-    depth = deepest = 0
+def _nests_deeper(text: str, max_depth: int) -> bool:
+    """Whether arrays and objects nest deeper than `max_depth`, counted without recursion."""
+    depth = 0
     for token in _JSON_STRING_OR_BRACKET.finditer(text):
         bracket = token.group()
         if bracket in "[{":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > max_depth:
+                return True
         elif bracket in "]}":
             depth -= 1
-    return deepest
+    return False
 
 
 def _cut(text: str, limit: int) -> str:
