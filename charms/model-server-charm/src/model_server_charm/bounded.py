@@ -22,8 +22,10 @@ from typing import Any
 
 import ops
 
-# Limits on single arguments of Juju's hook tools, each well under 128 KiB so
-# that the key name (`response=`) and the other arguments always fit too.
+# Limits on single arguments of Juju's hook tools. Linux allows 128 KiB per
+# argument and about 2 MiB for all of them together (ARG_MAX with the default
+# stack): the largest here, the `response` result, is half of one argument, so
+# its key (`response=`) and every other result of the same `action-set` fit.
 # A status is read in `juju status`: 8 KiB holds every invalid option's problem
 # at once (each quotes at most QUOTED_VALUE_BYTES of its value).
 STATUS_MESSAGE_BYTES = 8 * 1024
