@@ -17,7 +17,11 @@ from typing import Any
 
 @dataclass
 class FakeModelServer:
-    """What the fake answers; tests change these fields between runs."""
+    """What the fake answers; tests change these fields between runs.
+
+    `answer` is sent as JSON, or as it is when it is `bytes` (a body no real
+    server should send: oversized, too deeply nested, a 5,000-digit number).
+    """
 
     port: int = 0
     ready: bool = True
@@ -32,7 +36,12 @@ def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
             """Keep test output clean."""
 
         def _reply(self, status: int, body: Any) -> None:
-            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            if isinstance(body, bytes):
+                data = body
+            elif isinstance(body, str):
+                data = body.encode()
+            else:
+                data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

@@ -147,7 +147,7 @@ def test_smoke_test_checks_shape_for_another_model(
     ("status", "answer", "reason"),
     [
         (500, {"error": "boom"}, "the model server answered 500"),
-        (200, "not json", "the answer is not JSON"),
+        (200, "not json", "the answer is not valid JSON"),
         (200, {"unexpected": 1}, "answer needs"),
     ],
 )
@@ -163,3 +163,35 @@ def test_smoke_test_failures(
     with pytest.raises(testing.ActionFailed) as failed:
         ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port))
     assert reason in failed.value.message
+
+
+def _shifted(document: Any, delta: float) -> Any:
+    """The document with `delta` added to every number in it."""
+    if isinstance(document, dict):
+        return {key: _shifted(value, delta) for key, value in document.items()}
+    if isinstance(document, list):
+        return [_shifted(value, delta) for value in document]
+    if isinstance(document, (int, float)) and not isinstance(document, bool):
+        return document + delta
+    return document
+
+
+@pytest.mark.parametrize(
+    ("delta", "passes"),
+    [(0.0499, True), (-0.0499, True), (0.0501, False), (-0.0501, False)],
+    ids=["just-inside-0.05", "just-inside-minus-0.05", "just-over-0.05", "just-under-minus-0.05"],
+)
+def test_smoke_test_tolerates_0_05_around_the_documented_numbers(
+    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer, delta: float, passes: bool
+):
+    example = charm.charm_type.runtime.example
+    fake.answer = _shifted(example.expected, delta)
+    if fake.answer == example.expected:
+        pytest.skip(f"{charm.name}'s documented answer holds no numbers")
+    state = _state(charm, fake.port, **{"model-uri": example.model_uri})
+    try:
+        ctx.run(ctx.on.action("smoke-test"), state)
+        outcome = "passed"
+    except testing.ActionFailed as failed:
+        outcome = failed.message
+    assert (outcome == "passed") == passes, outcome

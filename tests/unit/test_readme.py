@@ -7,6 +7,7 @@ import re
 import pytest
 import yaml
 
+from model_server_charm import credentials
 from tests.charms import ROOT, THIN_CHARMS, ThinCharm
 
 README = (ROOT / "README.md").read_text()
@@ -39,3 +40,12 @@ def test_every_charm_has_a_readme_and_icon():
     for charm in THIN_CHARMS:
         assert (charm.path / "README.md").exists()
         assert (charm.path / "icon.svg").exists()
+
+
+def test_the_storage_credentials_table_is_the_charms():
+    table = README.split("| secret key | variable | what it is for |\n|---|---|---|\n")[1]
+    rows = dict(re.findall(r"^\| `([a-z0-9-]+)` \| `(\w+)` \|", table.split("\n\n")[0], re.M))
+    assert rows == {
+        **credentials.ENVIRONMENT_VARIABLES,
+        credentials.GCS_CREDENTIALS_KEY: "GOOGLE_APPLICATION_CREDENTIALS",
+    }

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
-from model_server_charm import workload
+from model_server_charm import credentials, workload
 from tests.charms import ThinCharm
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
@@ -215,7 +215,7 @@ def test_missing_secret_blocks_and_plans_nothing(ctx: testing.Context[Any], char
 
 def test_gcs_key_becomes_a_file_only_the_server_reads(ctx: testing.Context[Any], charm: ThinCharm):
     key = '{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----"}'
-    secret = testing.Secret({workload.GCS_CREDENTIALS_KEY: key}, owner=None)
+    secret = testing.Secret({credentials.GCS_CREDENTIALS_KEY: key}, owner=None)
     state = testing.State(
         config={"model-uri": "gs://private/model", "storage-credentials": secret.id},
         secrets={secret},
@@ -231,7 +231,7 @@ def test_gcs_key_becomes_a_file_only_the_server_reads(ctx: testing.Context[Any],
 
     # The key removed from the secret: the file goes too.
     emptied = testing.Secret(
-        tracked_content={workload.GCS_CREDENTIALS_KEY: key},
+        tracked_content={credentials.GCS_CREDENTIALS_KEY: key},
         latest_content={"aws-access-key-id": "AKIA"},
         id=secret.id,
     )

@@ -12,13 +12,16 @@ import math
 from dataclasses import InitVar, dataclass
 from typing import Any
 
+from model_server_charm import bounded
 from model_server_charm.config import ServerConfig
 from model_server_charm.runtimes import Protocol, Runtime
 from model_server_charm.workload import ModelServerClient, ServerAnswer, ServerUnreachableError
 
 # Juju carries action parameters through its API; anything larger belongs in a
-# real client, not an operator's action.
+# real client, not an operator's action. Answers parsed by `smoke-test` are
+# held to the same bounds.
 MAX_PAYLOAD_BYTES = 1024 * 1024
+ACTION_JSON = bounded.JSONLimits(max_bytes=MAX_PAYLOAD_BYTES)
 # How close a float in the answer must be to the documented example answer.
 EXAMPLE_TOLERANCE = 0.05
 
@@ -45,16 +48,10 @@ class PredictParams:
                 f"protocol {self.protocol!r} is not served by {runtime.display_name};"
                 f" use one of {', '.join(runtime.protocols)}"
             )
-        size = len(self.body)
-        if size > MAX_PAYLOAD_BYTES:
-            raise ActionFailedError(
-                f"payload is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit;"
-                " send large batches with an HTTP client instead"
-            )
         try:
-            document = json.loads(self.payload)
-        except json.JSONDecodeError as error:
-            raise ActionFailedError(f"payload is not valid JSON: {error}") from error
+            document = bounded.parse_json(self.payload, ACTION_JSON, "payload")
+        except bounded.JSONInputError as error:
+            raise ActionFailedError(str(error)) from error
         if not isinstance(document, dict):
             raise ActionFailedError("payload must be a JSON object")
         if self.protocol == "v2" and not isinstance(document.get("inputs"), list):
@@ -81,15 +78,20 @@ def _answer_results(answer: ServerAnswer) -> dict[str, Any]:
     return {
         "status-code": answer.status,
         "latency-ms": round(answer.latency_ms, 1),
-        "response": answer.body,
+        "response": bounded.shorten(answer.body, bounded.ACTION_RESULT_BYTES),
     }
+
+
+def _quoted(answer: ServerAnswer) -> str:
+    """The server's answer as a failure message quotes it."""
+    return bounded.shorten(answer.body, bounded.QUOTED_ANSWER_BYTES)
 
 
 def predict(client: ModelServerClient, params: PredictParams) -> dict[str, Any]:
     """Send the operator's payload and return the server's answer."""
     answer = _send(client, params.protocol, params.body)
     if not answer.ok:
-        raise ActionFailedError(f"the model server answered {answer.status}: {answer.body}")
+        raise ActionFailedError(f"the model server answered {answer.status}: {_quoted(answer)}")
     return _answer_results(answer)
 
 
@@ -107,24 +109,23 @@ def smoke_test(
     results = _answer_results(answer)
     if not answer.ok:
         raise ActionFailedError(
-            f"smoke test failed: the model server answered {answer.status}: {answer.body}"
+            f"smoke test failed: the model server answered {answer.status}: {_quoted(answer)}"
         )
     try:
-        document = json.loads(answer.body)
-    except json.JSONDecodeError as error:
-        raise ActionFailedError(
-            f"smoke test failed: the answer is not JSON: {answer.body}"
-        ) from error
+        document = bounded.parse_json(answer.body, ACTION_JSON, "the answer")
+    except bounded.JSONInputError as error:
+        raise ActionFailedError(f"smoke test failed: {error}: {_quoted(answer)}") from error
     if config.model_uri == example.model_uri:
         if not matches_expected(document, example.expected):
             raise ActionFailedError(
-                f"smoke test failed: expected {json.dumps(example.expected)}, got {answer.body}"
+                f"smoke test failed: expected {json.dumps(example.expected)},"
+                f" got {_quoted(answer)}"
             )
         results["result"] = "passed: the example model gave the documented answer"
     else:
         problem = well_formed_problem(document, example.protocol)
         if problem:
-            raise ActionFailedError(f"smoke test failed: {problem}: {answer.body}")
+            raise ActionFailedError(f"smoke test failed: {problem}: {_quoted(answer)}")
         results["result"] = "passed: well-formed answer (not the example model, so not compared)"
     return results
 

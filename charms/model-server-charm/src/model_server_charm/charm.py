@@ -14,8 +14,9 @@ from typing import ClassVar
 
 import ops
 
-from model_server_charm import actions, deployment, serverless, workload
+from model_server_charm import actions, bounded, deployment, serverless, workload
 from model_server_charm.config import ConfigError, ServerConfig
+from model_server_charm.credentials import CredentialsError, accepted_credentials
 from model_server_charm.kubernetes_problems import KubernetesProblemError
 from model_server_charm.observability import dashboards, logs, metrics
 from model_server_charm.runtimes import Runtime
@@ -28,10 +29,6 @@ logger = logging.getLogger(__name__)
 READINESS_TIMEOUT = 5.0
 # A status line, not a traceback: the whole reason is in the server's log.
 MAX_REASON_LENGTH = 200
-
-
-class CredentialsError(Exception):
-    """The storage-credentials secret cannot be read; the message says what to do."""
 
 
 class ModelServerCharm(ops.CharmBase):
@@ -89,14 +86,16 @@ class ModelServerCharm(ops.CharmBase):
     def _credentials(self) -> dict[str, str] | CredentialsError:
         """The storage-credentials secret's content (empty when none is configured).
 
-        Read once per hook, like the configuration, or why it cannot be read.
+        Read once per hook, like the configuration, or why it cannot be used.
         """
         config = self._config
         secret = None if isinstance(config, ConfigError) else config.storage_credentials
         if secret is None:
             return {}
         try:
-            return secret.get_content(refresh=True)
+            return accepted_credentials(secret.get_content(refresh=True))
+        except CredentialsError as error:
+            return error
         except ops.SecretNotFoundError:
             return CredentialsError(
                 f"storage-credentials secret {secret.id} not found: create it with"
@@ -221,10 +220,10 @@ class ModelServerCharm(ops.CharmBase):
     def _on_collect_unit_status(self, event: ops.CollectStatusEvent) -> None:
         config = self._config
         if isinstance(config, ConfigError):
-            event.add_status(ops.BlockedStatus(f"invalid config: {config}"))
+            event.add_status(bounded.status(ops.BlockedStatus(f"invalid config: {config}")))
             return
         if isinstance(self._credentials, CredentialsError):
-            event.add_status(ops.BlockedStatus(str(self._credentials)))
+            event.add_status(bounded.status(ops.BlockedStatus(str(self._credentials))))
             return
         serverless_mode = config.deployment_mode == "serverless"
         local_serving = serverless_mode and self._local_model_ready
@@ -234,7 +233,7 @@ class ModelServerCharm(ops.CharmBase):
         # priority, the first added wins: Pebble's problem, then Kubernetes'.
         for status in (self.server.problem, kubernetes, workload_status):
             if status is not None:
-                event.add_status(status)
+                event.add_status(bounded.status(status))
 
     def _workload_status(self, config: ServerConfig) -> ops.StatusBase:
         if not self.server.can_connect():
@@ -281,7 +280,7 @@ class ModelServerCharm(ops.CharmBase):
             params = event.load_params(actions.PredictParams, runtime=self.runtime)
             results = actions.predict(self._client(config), params)
         except actions.ActionFailedError as error:
-            event.fail(str(error))
+            event.fail(bounded.shorten(str(error), bounded.ACTION_MESSAGE_BYTES))
             return
         event.set_results(results)
 
@@ -290,6 +289,6 @@ class ModelServerCharm(ops.CharmBase):
             config = self._action_config()
             results = actions.smoke_test(self._client(config), self.runtime, config)
         except actions.ActionFailedError as error:
-            event.fail(str(error))
+            event.fail(bounded.shorten(str(error), bounded.ACTION_MESSAGE_BYTES))
             return
         event.set_results(results)

@@ -9,13 +9,13 @@ configuration in one pass instead of one option per hook.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import InitVar, dataclass
 from typing import Literal
 
 import ops
-from lightkube.utils.quantity import parse_quantity
 
+from model_server_charm import validation
+from model_server_charm.bounded import quote
 from model_server_charm.runtimes import Runtime
 
 DeploymentMode = Literal["sidecar", "serverless"]
@@ -24,14 +24,6 @@ AutoscalingMetric = Literal["concurrency", "rps", "cpu", "memory"]
 DEPLOYMENT_MODES: tuple[DeploymentMode, ...] = ("sidecar", "serverless")
 AUTOSCALING_METRICS: tuple[AutoscalingMetric, ...] = ("concurrency", "rps", "cpu", "memory")
 
-# Schemes kserve-storage downloads by itself, plus absolute local paths.
-MODEL_URI_SCHEMES = ("gs://", "s3://", "hdfs://", "webhdfs://", "http://", "https://", "hf://")
-# The model name is part of every URL path and of Kubernetes object names.
-MODEL_NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
-# An extended resource name as the Kubernetes API accepts it: <dns-prefix>/<name>.
-RESOURCE_NAME_PATTERN = re.compile(
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
-)
 # Ports below 1024 need root, and the rocks run as the unprivileged _daemon_ user.
 MIN_PORT, MAX_PORT = 1024, 65535
 
@@ -82,21 +74,18 @@ class ServerConfig:
 
     def _model_problems(self) -> list[str]:
         problems: list[str] = []
-        if not MODEL_NAME_PATTERN.match(self.model_name):
+        if not validation.MODEL_NAME.fullmatch(self.model_name):
             problems.append(
-                f"model-name={self.model_name!r}: use lowercase letters, digits, '.', '_' or '-'"
-                " (at most 63, starting and ending with a letter or digit)"
+                f"model-name={quote(self.model_name)}: use lowercase letters, digits, '.', '_'"
+                " or '-' (at most 63, starting and ending with a letter or digit)"
             )
         if not self.model_uri:
             problems.append(
                 "model-uri is not set: point it at the model"
                 " (gs://, s3://, https://, hf:// or an absolute path)"
             )
-        elif not (self.model_uri.startswith(MODEL_URI_SCHEMES) or self.model_uri.startswith("/")):
-            problems.append(
-                f"model-uri={self.model_uri!r}: unsupported location; use gs://, s3://, hdfs://,"
-                " webhdfs://, http(s)://, hf:// or an absolute path"
-            )
+        elif problem := validation.model_uri_problem(self.model_uri):
+            problems.append(f"model-uri={quote(self.model_uri)}: {problem}")
         return problems
 
     def _server_problems(self, runtime: Runtime) -> list[str]:
@@ -113,7 +102,7 @@ class ServerConfig:
             )
         if self.deployment_mode not in DEPLOYMENT_MODES:
             problems.append(
-                f"deployment-mode={self.deployment_mode!r}: use one of"
+                f"deployment-mode={quote(self.deployment_mode)}: use one of"
                 f" {', '.join(DEPLOYMENT_MODES)}"
             )
         if self.deployment_mode == "serverless" and self.storage_credentials is not None:
@@ -123,16 +112,19 @@ class ServerConfig:
                 "storage-credentials are not passed on in serverless mode yet: use a public"
                 " model-uri there, or deployment-mode=sidecar"
             )
-        if self.image and any(character.isspace() for character in self.image):
-            problems.append(f"image={self.image!r}: an image reference has no spaces")
+        if self.image and not validation.is_image_reference(self.image):
+            problems.append(
+                f"image={quote(self.image)}: not an OCI image reference"
+                " ([registry[:port]/]name[:tag][@sha256:digest])"
+            )
         return problems
 
     def _resource_problems(self) -> list[str]:
         problems: list[str] = []
         for option, quantity in (("cpu", self.cpu), ("memory", self.memory)):
-            if quantity and not _is_positive_quantity(quantity):
+            if quantity and not validation.is_positive_quantity(quantity):
                 problems.append(
-                    f"{option}={quantity!r}: not a positive Kubernetes quantity"
+                    f"{option}={quote(quantity)}: not a positive Kubernetes quantity"
                     " (for example 500m, 2, 512Mi, 4Gi)"
                 )
         for option, count in (("gpu-count", self.gpu_count), ("fpga-count", self.fpga_count)):
@@ -143,9 +135,9 @@ class ServerConfig:
                 "fpga-count is set but fpga-resource is empty: name the device plugin's resource"
                 " (for example xilinx.com/fpga-xilinx_u250_gen3x16_xdma_shell_4_1-0)"
             )
-        if self.fpga_resource and not RESOURCE_NAME_PATTERN.match(self.fpga_resource):
+        if self.fpga_resource and not validation.RESOURCE_NAME.fullmatch(self.fpga_resource):
             problems.append(
-                f"fpga-resource={self.fpga_resource!r}: not an extended resource name"
+                f"fpga-resource={quote(self.fpga_resource)}: not an extended resource name"
                 " (<domain>/<name>, for example amd.com/xilinx_u55c_gen3x16_xdma_base_3-0)"
             )
         return problems
@@ -159,7 +151,7 @@ class ServerConfig:
             )
         if self.autoscaling_metric not in AUTOSCALING_METRICS:
             problems.append(
-                f"autoscaling-metric={self.autoscaling_metric!r}: use one of"
+                f"autoscaling-metric={quote(self.autoscaling_metric)}: use one of"
                 f" {', '.join(AUTOSCALING_METRICS)}"
             )
         if self.min_replicas < 0:
@@ -185,11 +177,3 @@ class ServerConfig:
                 " number of seconds (for example 0.5)"
             ]
         return []
-
-
-def _is_positive_quantity(text: str) -> bool:
-    try:
-        value = parse_quantity(text)
-    except ValueError:
-        return False
-    return value is not None and value > 0

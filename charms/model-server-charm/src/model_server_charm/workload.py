@@ -18,6 +18,7 @@ from typing import Literal
 import ops
 
 from model_server_charm.config import ServerConfig
+from model_server_charm.credentials import ENVIRONMENT_VARIABLES, GCS_CREDENTIALS_KEY
 from model_server_charm.runtimes import Protocol, Runtime
 
 # The rock's launcher runs the server module and makes /metrics sum every worker process.
@@ -33,8 +34,7 @@ SERVER_ERROR_FILE_ENV = "KSERVE_LAUNCHER_ERROR_FILE"
 # Matches FastAPI's warning by its message, which is the same in fastapi 0.136 and 0.165.
 FASTAPI_WARNING_FILTER = "ignore:ORJSONResponse is deprecated"
 
-# Secret key holding a GCS service-account key (JSON), and where the server finds it.
-GCS_CREDENTIALS_KEY = "gcs-credentials-json"
+# Where the server finds a GCS service-account key from the storage-credentials secret.
 GCS_CREDENTIALS_FILE = "/etc/kserve/credentials/gcs.json"
 
 # The container the rock runs in (charmcraft.yaml `containers`), in the pod and in the StatefulSet.
@@ -69,14 +69,14 @@ def server_command(runtime: Runtime, config: ServerConfig) -> list[str]:
 def credential_environment(secret_content: dict[str, str]) -> dict[str, str]:
     """Turn storage-credential secret keys into the variables kserve-storage reads.
 
-    Juju secret keys are lowercase with dashes, so `aws-access-key-id` becomes
-    `AWS_ACCESS_KEY_ID`. A GCS service-account key is a file for Google's
-    libraries: its variable names the file `credential_files` writes.
+    Only the keys of `credentials.ENVIRONMENT_VARIABLES` become variables. A GCS
+    service-account key is a file for Google's libraries: its variable names
+    the file `credential_files` writes.
     """
     environment = {
-        key.upper().replace("-", "_"): value
+        ENVIRONMENT_VARIABLES[key]: value
         for key, value in secret_content.items()
-        if key != GCS_CREDENTIALS_KEY
+        if key in ENVIRONMENT_VARIABLES
     }
     if GCS_CREDENTIALS_KEY in secret_content:
         environment["GOOGLE_APPLICATION_CREDENTIALS"] = GCS_CREDENTIALS_FILE
@@ -94,11 +94,12 @@ def server_environment(
     runtime: Runtime, config: ServerConfig, credentials: dict[str, str]
 ) -> dict[str, str]:
     """Everything the server process needs in its environment."""
+    # The charm's own variables come last: nothing from a secret overrides them.
     environment = {
+        **credential_environment(credentials),
         **runtime.environment,
         "PROMETHEUS_MULTIPROC_DIR": METRICS_DIR,
         SERVER_ERROR_FILE_ENV: SERVER_ERROR_FILE,
-        **credential_environment(credentials),
     }
     if not config.log_requests:
         # FastAPI warns on every response that kserve's ORJSONResponse is

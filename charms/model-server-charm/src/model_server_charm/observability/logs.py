@@ -7,11 +7,13 @@ the output of every service in the container, labelled with the unit's Juju
 topology, with no log agent in the pod. When a Loki unit goes away its target
 is switched off (`services: ["-all"]`): Pebble layers can override a target
 but not remove it.
+
+Relation data is written by another application: an endpoint that is not
+bounded JSON holding an http(s) URL with a host is ignored with a log line.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -19,16 +21,20 @@ from typing import Any
 import ops
 from cosl import JujuTopology
 
+from model_server_charm import bounded, validation
+
 RELATION_NAME = "logging"
 LAYER_NAME = "log-targets"
 # Only targets with this prefix are this module's to switch off.
 TARGET_PREFIX = "juju-logging-"
+# `{"url": "<push URL>"}`: a few hundred bytes; anything near this is not an endpoint.
+ENDPOINT_JSON = bounded.JSONLimits(max_bytes=4096, max_depth=4)
 
 logger = logging.getLogger(__name__)
 
 
 def loki_endpoints(relations: list[ops.Relation]) -> dict[str, str]:
-    """Every related Loki unit's push URL, by unit name; malformed entries are skipped."""
+    """Every related Loki unit's push URL, by unit name; unusable entries are skipped."""
     endpoints: dict[str, str] = {}
     for relation in relations:
         for unit in relation.units:
@@ -36,14 +42,24 @@ def loki_endpoints(relations: list[ops.Relation]) -> dict[str, str]:
             if not raw:
                 continue  # the Loki unit has not published its URL yet
             try:
-                endpoint: Any = json.loads(raw)
-                url = endpoint["url"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                logger.warning("ignoring %s's malformed Loki endpoint: %r", unit.name, raw)
+                url = push_url(raw)
+            except ValueError as error:
+                logger.warning("ignoring %s's Loki endpoint: %s", unit.name, error)
                 continue
-            if isinstance(url, str) and url:
-                endpoints[unit.name] = url
+            endpoints[unit.name] = url
     return endpoints
+
+
+def push_url(endpoint: str) -> str:
+    """The push URL in a Loki unit's `endpoint`; ValueError says why there is none."""
+    document: Any = bounded.parse_json(endpoint, ENDPOINT_JSON, "the endpoint")
+    url = document.get("url") if isinstance(document, dict) else None
+    if not isinstance(url, str):
+        raise ValueError(f"no URL in {bounded.quote(endpoint)}")
+    problem = validation.http_url_problem(url)
+    if problem:
+        raise ValueError(f"{bounded.quote(url)} {problem}")
+    return url
 
 
 def target_name(loki_unit: str) -> str:

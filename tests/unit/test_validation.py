@@ -1,0 +1,127 @@
+"""Option values checked against their grammars: both edges of every range, and hostile text.
+
+A value refused here never reaches a command line, a Pebble layer or the
+Kubernetes API: the unit is Blocked naming it, and the running server keeps
+its plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ops import testing
+
+from model_server_charm.config import ConfigError, ServerConfig
+from tests.charms import ThinCharm
+from tests.unit.conftest import MODEL_URI, container, running_container
+from tests.unit.fake_server import FakeModelServer
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+# (option, value, None when accepted, else words the Blocked message must contain)
+CASES: list[Any] = [
+    pytest.param("http-port", 1024, None, id="http-port-1024"),
+    pytest.param("http-port", 65535, None, id="http-port-65535"),
+    pytest.param(
+        "http-port", 1023, "http-port=1023: must be between 1024 and 65535", id="http-port-1023"
+    ),
+    pytest.param("http-port", 65536, "http-port=65536: must be between", id="http-port-65536"),
+    pytest.param("grpc-port", 1024, None, id="grpc-port-1024"),
+    pytest.param("grpc-port", 65535, None, id="grpc-port-65535"),
+    pytest.param("grpc-port", 1023, "grpc-port=1023: must be between", id="grpc-port-1023"),
+    pytest.param("grpc-port", 65536, "grpc-port=65536: must be between", id="grpc-port-65536"),
+    pytest.param("workers", 1, None, id="workers-1"),
+    pytest.param("model-name", "m" * 63, None, id="model-name-63"),
+    pytest.param("model-name", "m" * 64, "model-name='mmm", id="model-name-64"),
+    pytest.param("model-name", "model\n", "model-name='model\\n'", id="model-name-newline"),
+    pytest.param("cpu", "500m", None, id="cpu-millicores"),
+    pytest.param("cpu", "2", None, id="cpu-2"),
+    pytest.param("cpu", ".5", None, id="cpu-fraction"),
+    pytest.param("cpu", "1e3", None, id="cpu-exponent"),
+    pytest.param("cpu", "1e3m", "cpu='1e3m'", id="cpu-exponent-and-suffix"),
+    pytest.param("cpu", "1\n--workers=64", "cpu='1\\n--workers=64'", id="cpu-injected-flag"),
+    pytest.param("cpu", "\uff11", "cpu='\uff11'", id="cpu-fullwidth-digit"),
+    pytest.param("cpu", "\u0661", "cpu='\u0661'", id="cpu-arabic-indic-digit"),
+    pytest.param("cpu", "0", "cpu='0': not a positive Kubernetes quantity", id="cpu-0"),
+    pytest.param("cpu", "1e99999", "cpu='1e99999'", id="cpu-beyond-any-machine"),
+    pytest.param("memory", "512Mi", None, id="memory-Mi"),
+    pytest.param("memory", "4Gi", None, id="memory-Gi"),
+    pytest.param("memory", "4G", None, id="memory-G"),
+    pytest.param("memory", "4GB", "memory='4GB'", id="memory-GB"),
+    pytest.param("memory", "4Gi ", "memory='4Gi '", id="memory-trailing-space"),
+    pytest.param("model-uri", "/mnt/models/iris", None, id="uri-absolute-path"),
+    pytest.param("model-uri", "hf://owner/model", None, id="uri-hf"),
+    pytest.param("model-uri", "https://host/model.joblib", None, id="uri-https"),
+    pytest.param("model-uri", "s3://", "model-uri='s3://': name the bucket or host", id="s3"),
+    pytest.param("model-uri", "gs://", "model-uri='gs://': name the bucket or host", id="gs"),
+    pytest.param("model-uri", "https://", "name the bucket or host after https://", id="https"),
+    pytest.param("model-uri", "s3:///model", "name the bucket or host", id="uri-empty-bucket"),
+    pytest.param("model-uri", "s3://b/m\n", "whitespace or control", id="uri-newline"),
+    pytest.param("model-uri", "s3://b/my model", "whitespace or control", id="uri-space"),
+    pytest.param("model-uri", "s3://b/m\x00", "whitespace or control", id="uri-nul"),
+    pytest.param("model-uri", "s3://b/m\u200b", "whitespace or control", id="uri-zero-width"),
+    pytest.param("image", "sklearnserver", None, id="image-name"),
+    pytest.param("image", "ghcr.io/org/sklearnserver:0.20.0", None, id="image-registry-tag"),
+    pytest.param("image", "localhost:5000/a/b", None, id="image-registry-port"),
+    pytest.param("image", f"sklearnserver@{DIGEST}", None, id="image-digest"),
+    pytest.param("image", f"r.io:443/a_b/c-d:v1.2@{DIGEST}", None, id="image-everything"),
+    pytest.param("image", "[fd00::1]:5000/a:1", None, id="image-ipv6-registry"),
+    pytest.param("image", "r.io/" + "a" * 250, None, id="image-name-255"),
+    pytest.param("image", "r.io/" + "a" * 251, "not an OCI image reference", id="name-256"),
+    pytest.param("image", "r.io/Upper:1", "image='r.io/Upper:1'", id="image-uppercase-path"),
+    pytest.param("image", "sklearnserver:", "not an OCI image reference", id="image-empty-tag"),
+    pytest.param("image", "a:" + "t" * 129, "not an OCI image reference", id="image-tag-129"),
+    pytest.param("image", "a@sha256:abc", "not an OCI image reference", id="image-short-digest"),
+    pytest.param("image", "a:1\n", "not an OCI image reference", id="image-newline"),
+    pytest.param("image", "--privileged", "not an OCI image reference", id="image-flag"),
+    pytest.param("image", "a:1 --x", "not an OCI image reference", id="image-space"),
+]
+
+
+@pytest.mark.parametrize(("option", "value", "problem"), CASES)
+def test_option_values_are_checked_against_their_grammar(
+    ctx: testing.Context[Any],
+    charm: ThinCharm,
+    fake: FakeModelServer,
+    option: str,
+    value: Any,
+    problem: str | None,
+):
+    before = running_container(charm, fake.port)
+    config = {"model-uri": MODEL_URI, "http-port": fake.port, option: value}
+    out = ctx.run(ctx.on.config_changed(), testing.State(config=config, containers={before}))
+    status = out.unit_status
+    refused = status.name == "blocked" and status.message.startswith("invalid config: ")
+    assert refused == (problem is not None)
+    assert (problem or "") in status.message
+    unchanged = out.get_container(before.name).layers == before.layers
+    assert unchanged or problem is None  # a refused value changes nothing
+
+
+@pytest.mark.parametrize(("above_cap", "accepted"), [(0, True), (1, False)], ids=["cap", "cap+1"])
+def test_workers_are_capped_per_runtime(
+    ctx: testing.Context[Any], charm: ThinCharm, above_cap: int, accepted: bool
+):
+    workers = charm.charm_type.runtime.max_workers + above_cap
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "workers": workers}, containers={container()}
+    )
+    out = ctx.run(ctx.on.config_changed(), state)
+    assert (f"workers={workers}:" not in out.unit_status.message) == accepted
+
+
+@pytest.mark.parametrize(
+    ("resource", "accepted"),
+    [("amd.com/xilinx_u55c-0", True), ("amd.com/xilinx_u55c-0\n", False), ("amd.com/", False)],
+    ids=["name", "trailing-newline", "no-name"],
+)
+def test_fpga_resource_is_anchored(charm: ThinCharm, resource: str, accepted: bool):
+    """Charms whose runtime has FPGAs declare the option; the shared class checks it."""
+    runtime = charm.charm_type.runtime
+    problems: list[str] = []
+    try:
+        ServerConfig(runtime=runtime, model_uri=MODEL_URI, fpga_count=1, fpga_resource=resource)
+    except ConfigError as error:
+        problems = error.problems
+    assert (problems == []) == accepted
