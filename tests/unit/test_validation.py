@@ -57,6 +57,13 @@ CASES: list[Any] = [
     pytest.param("model-uri", "gs://", "model-uri='gs://': name the bucket or host", id="gs"),
     pytest.param("model-uri", "https://", "name the bucket or host after https://", id="https"),
     pytest.param("model-uri", "s3:///model", "name the bucket or host", id="uri-empty-bucket"),
+    pytest.param(
+        "model-uri",
+        "https://user:hunter2@models.example.com/iris",
+        "model-uri='https://***@models.example.com/iris': has credentials in it; put them in"
+        " the storage-credentials secret",
+        id="uri-userinfo",
+    ),
     pytest.param("model-uri", "s3://b/m\n", "whitespace or control", id="uri-newline"),
     pytest.param("model-uri", "s3://b/my model", "whitespace or control", id="uri-space"),
     pytest.param("model-uri", "s3://b/m\x00", "whitespace or control", id="uri-nul"),

@@ -36,6 +36,9 @@ ACTION_RESULT_BYTES = 64 * 1024
 # How much of a server's answer a failure message quotes, and of an option's value a problem.
 QUOTED_ANSWER_BYTES = 2 * 1024
 QUOTED_VALUE_BYTES = 100
+# The most of a server's answer the charm reads: the largest JSON it parses, and one
+# byte more, so an answer over the limit is refused rather than parsed cut.
+MAX_ANSWER_BYTES = 1024 * 1024 + 1
 
 # JSON strings (skipped: brackets inside them do not nest) and the brackets that nest.
 # A string runs to its closing quote or, unterminated, to the end of the text:

@@ -85,7 +85,8 @@ class ServerConfig:
                 " (gs://, s3://, https://, hf:// or an absolute path)"
             )
         elif problem := validation.model_uri_problem(self.model_uri):
-            problems.append(f"model-uri={quote(self.model_uri)}: {problem}")
+            shown = validation.without_credentials(self.model_uri)
+            problems.append(f"model-uri={quote(shown)}: {problem}")
         return problems
 
     def _server_problems(self, runtime: Runtime) -> list[str]:

@@ -147,7 +147,7 @@ class ServerContainer:
     def failure_reason(self, limit: int) -> str:
         """Why the server last exited, as the rock's launcher recorded it, shortened to `limit`."""
         try:
-            reason = self.container.pull(SERVER_ERROR_FILE).read().strip()
+            reason = self.container.pull(SERVER_ERROR_FILE).read(limit + 1).strip()
         except ops.pebble.PathError as error:
             if error.kind != "not-found":
                 self._pebble_fault("cannot read why the server stopped", error)

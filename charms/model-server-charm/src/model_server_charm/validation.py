@@ -61,6 +61,15 @@ def has_space_or_control(text: str) -> bool:
     return any(character.isspace() or not character.isprintable() for character in text)
 
 
+def without_credentials(uri: str) -> str:
+    """The URI with any user:password@ in its authority replaced by ***@, for messages."""
+    scheme, separator, rest = uri.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not separator or "@" not in authority:
+        return uri
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def model_uri_problem(uri: str) -> str | None:
     """What is wrong with a non-empty model-uri, or None when kserve-storage can fetch it."""
     if has_space_or_control(uri):
@@ -73,8 +82,12 @@ def model_uri_problem(uri: str) -> str | None:
             "unsupported location; use gs://, s3://, hdfs://, webhdfs://, http(s)://, hf://"
             " or an absolute path"
         )
-    if not uri[len(scheme) :].split("/", 1)[0]:
+    authority = uri[len(scheme) :].split("/", 1)[0]
+    if not authority:
         return f"name the bucket or host after {scheme}"
+    if "@" in authority:
+        # The URI is shown in statuses and logs: credentials belong in a secret.
+        return "has credentials in it; put them in the storage-credentials secret"
     return None
 
 

@@ -17,6 +17,7 @@ from typing import Literal
 
 import ops
 
+from model_server_charm.bounded import MAX_ANSWER_BYTES
 from model_server_charm.config import ServerConfig
 from model_server_charm.credentials import ENVIRONMENT_VARIABLES, GCS_CREDENTIALS_KEY
 from model_server_charm.runtimes import Protocol, Runtime
@@ -223,9 +224,10 @@ class ModelServerClient:
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                status, text = response.status, response.read().decode(errors="replace")
+                status = response.status
+                text = response.read(MAX_ANSWER_BYTES).decode(errors="replace")
         except urllib.error.HTTPError as error:
-            status, text = error.code, error.read().decode(errors="replace")
+            status, text = error.code, error.read(MAX_ANSWER_BYTES).decode(errors="replace")
         except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
             raise ServerUnreachableError(f"{self.base_url}{path}: {error}") from error
         latency_ms = (time.perf_counter() - started) * 1000
