@@ -4,11 +4,14 @@ The command, environment and check URLs come from the plan the charm writes
 when Scenario runs it (`tests.charm_plan`) — nothing is retyped here. Only what differs between the
 rock and this machine is mapped: the interpreter, the files the rock installs
 under /etc/kserve, and per-server scratch paths (`bench.servers` holds that
-mapping, shared with the benchmark).
+mapping, shared with the benchmark). `running_server` starts the command
+directly; `charm_on_pebble` adds the charm's layers, mapped by `host_layer`,
+to the real Pebble daemon (`tests.workload.pebble_daemon`).
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
 import urllib.request
 from collections.abc import Generator, Mapping
@@ -16,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ops import pebble, testing
 
 from bench.servers import (
     Command,
@@ -28,6 +33,8 @@ from bench.servers import (
 from model_server_charm.workload import ModelServerClient
 from tests.charm_plan import CharmPlan, charm_plan
 from tests.charms import ThinCharm
+from tests.workload.pebble_daemon import PebbleDaemon, running_pebble
+from tests.workload.server_runtime import ServerRuntime
 
 READY_TIMEOUT_S = 120.0
 
@@ -61,6 +68,92 @@ class RunningCharmServer:
             return False
 
 
+def charm_options(model_dir: Path, **options: Any) -> dict[str, Any]:
+    """Juju options serving `model_dir` on free loopback ports, plus `options`."""
+    return {
+        "model-uri": str(model_dir),
+        "http-port": free_port(),
+        "grpc-port": free_port(),
+        **options,
+    }
+
+
+def host_layer(layer: pebble.Layer, scratch: Path, keep_user: bool) -> pebble.LayerDict:
+    """A layer of the charm's with each rock path in its services mapped to this machine.
+
+    Rock paths in commands and environment values become their `scratch` or
+    repository places (`rock_paths_on_host`); `python3` stays, found on the
+    daemon's PATH. Without `keep_user` the services run as the daemon's own
+    user: where Pebble cannot switch to the layer's (not root, no such user).
+    """
+    paths = rock_paths_on_host(scratch)
+    mapped = layer.to_dict()
+    for service in mapped.get("services", {}).values():
+        words = shlex.split(service.get("command", ""))
+        host_words = [to_host(word, paths) for word in words]
+        if host_words != words:  # else verbatim: Pebble reads `[ defaults ]` in commands
+            service["command"] = shlex.join(host_words)
+        environment = service.get("environment", {})
+        service["environment"] = {
+            name: to_host(value, paths) for name, value in environment.items()
+        }
+        if not keep_user:
+            for key in ("user", "user-id", "group", "group-id"):
+                service.pop(key, None)
+    return mapped
+
+
+@dataclass(frozen=True)
+class CharmOnPebble:
+    """The charm's layers, added to a real Pebble daemon that runs them."""
+
+    plan: CharmPlan
+    daemon: PebbleDaemon
+    scratch: Path
+    client: ModelServerClient
+
+    @property
+    def service_name(self) -> str:
+        """The server's service in the charm's layer."""
+        return self.plan.service.name
+
+    def start_count(self) -> int:
+        """How many times Pebble has started the server."""
+        return self.daemon.metrics().get(("pebble_service_start_count", self.service_name), 0)
+
+    def wait_ready(self) -> None:
+        """Wait (bounded) until the served model answers ready."""
+        self.daemon.wait_until(self.client.model_ready, READY_TIMEOUT_S, "the model ready")
+
+
+@contextmanager
+def charm_on_pebble(
+    pebble_binary: Path,
+    runtime: ServerRuntime,
+    charm: ThinCharm,
+    options: Mapping[str, Any],
+    pebble_dir: Path,
+    relations: tuple[testing.RelationBase, ...] = (),
+) -> Generator[CharmOnPebble]:
+    """Run the layers the charm adds for `options` (model, ports included) on a real Pebble.
+
+    The layers are added as the charm adds them (`add_layer(..., combine=True)`,
+    then a replan), mapped to this machine by `host_layer`.
+    """
+    plan = charm_plan(charm, options, relations)
+    scratch = runtime.directory(f"{charm.name}-scratch")
+    keep_user = runtime.user is not None
+    with running_pebble(pebble_binary, pebble_dir, runtime.environment()) as daemon:
+        for label, layer in plan.layers.items():
+            daemon.client.add_layer(label, host_layer(layer, scratch, keep_user), combine=True)
+        daemon.client.replan_services()
+        model_name = str(options.get("model-name", "model"))
+        client = ModelServerClient.on_port(
+            int(options["http-port"]), model_name, host="127.0.0.1", timeout=2
+        )
+        yield CharmOnPebble(plan=plan, daemon=daemon, scratch=scratch, client=client)
+
+
 @contextmanager
 def running_server(
     charm: ThinCharm,
@@ -69,13 +162,8 @@ def running_server(
     scratch: Path,
 ) -> Generator[RunningCharmServer]:
     """Start the server the charm plans for `options` (plus free ports and `model_dir`)."""
-    port, grpc_port = free_port(), free_port()
-    config = {
-        "model-uri": str(model_dir),
-        "http-port": port,
-        "grpc-port": grpc_port,
-        **options,
-    }
+    config = charm_options(model_dir, **options)
+    port, grpc_port = int(config["http-port"]), int(config["grpc-port"])
     plan = charm_plan(charm, config)
     paths = rock_paths_on_host(scratch)
     interpreter, *arguments = plan.argv

@@ -23,7 +23,7 @@ from model_server_charm import actions, k8s_resources, workload
 from model_server_charm.charm import WORKLOAD_CONTAINER
 from model_server_charm.config import ServerConfig
 from tests.charm_plan import UntrustedClient
-from tests.charms import THIN_CHARMS, ThinCharm
+from tests.charms import ThinCharm
 from tests.workload.harness import RunningCharmServer, running_server
 
 pytestmark = pytest.mark.slow
@@ -32,11 +32,6 @@ pytestmark = pytest.mark.slow
 EXAMPLE_ROWS = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]
 SETOSA_ROW = [5.1, 3.5, 1.4, 0.2]
 REQUESTS = 40
-
-
-@pytest.fixture(scope="module", params=THIN_CHARMS, ids=[c.name for c in THIN_CHARMS])
-def charm(request: pytest.FixtureRequest) -> ThinCharm:
-    return request.param
 
 
 @pytest.fixture(scope="module")

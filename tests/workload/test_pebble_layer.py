@@ -1,0 +1,160 @@
+"""The charm's own Pebble layer, run by the real Pebble daemon: user, checks, restarts.
+
+The layer is the one the charm adds under Scenario (`tests.charm_plan`), with
+only the paths that differ on this machine mapped (`harness.host_layer`); its
+checks keep the charm's timing (period 10 s, threshold 3). The server is the
+stand-in runtime (or the upstream one with KSERVE_PYTHON_DIR), as in
+test_model_server.py. One worker: kserve kills a spawned worker that does not
+answer within 5 s, which a busy 2-core machine cannot always promise, and
+worker processes are not what these tests are about.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pwd
+import signal
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+from ops import pebble, testing
+
+from bench.servers import train_iris_model
+from model_server_charm import k8s_resources
+from model_server_charm.workload import (
+    ALIVE_CHECK,
+    READY_CHECK,
+    SERVER_ERROR_FILE,
+    WORKLOAD_CONTAINER,
+)
+from tests.charm_plan import UntrustedClient
+from tests.charms import ThinCharm
+from tests.workload.harness import CharmOnPebble, charm_on_pebble, charm_options
+from tests.workload.pebble_daemon import process_uid
+from tests.workload.server_runtime import ServerRuntime
+
+pytestmark = pytest.mark.slow
+
+WORKERS = 1
+# Two check periods and a check's timeout, for the ready check to have run and passed.
+CHECK_PASS_TIMEOUT_S = 35.0
+# Threshold x period until the alive check gives up, Pebble's kill-delay, a restart.
+RESTART_TIMEOUT_S = 120.0
+FAILURE_TIMEOUT_S = 90.0
+FAILED_PREFIX = "model failed to load (Pebble retries): "
+
+
+@pytest.fixture(scope="module")
+def served(
+    pebble_bin: Path,
+    server_runtime: ServerRuntime,
+    charm: ThinCharm,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Generator[CharmOnPebble]:
+    """The charm's layer for an iris model, on Pebble, with the model ready."""
+    model_dir = server_runtime.directory("model")
+    train_iris_model(model_dir)
+    options = charm_options(model_dir, workers=WORKERS)
+    pebble_dir = tmp_path_factory.mktemp("pebble") / "state"
+    with charm_on_pebble(pebble_bin, server_runtime, charm, options, pebble_dir) as running:
+        running.wait_ready()
+        yield running
+
+
+def _count(served: CharmOnPebble, metric: str, name: str) -> int:
+    return served.daemon.metrics().get((metric, name), 0)
+
+
+def test_the_server_runs_as_the_layers_user(served: CharmOnPebble, server_runtime: ServerRuntime):
+    if server_runtime.user is None:
+        pytest.skip(server_runtime.why_not_user)
+    uid = process_uid(served.daemon.service_pid())
+    assert served.plan.user == server_runtime.user
+    assert uid == pwd.getpwnam(served.plan.user).pw_uid
+
+
+def test_the_ready_check_passes_once_the_model_is_loaded(served: CharmOnPebble):
+    served.daemon.wait_until(
+        lambda: _count(served, "pebble_check_success_count", READY_CHECK) >= 1,
+        CHECK_PASS_TIMEOUT_S,
+        "the ready check passing",
+    )
+    (ready,) = served.daemon.client.get_checks(names=[READY_CHECK])
+    assert ready.status == pebble.CheckStatus.UP
+    assert ready.failures == 0
+
+
+def test_a_server_that_stops_answering_is_restarted_by_the_alive_check(served: CharmOnPebble):
+    daemon = served.daemon
+    # As the charm does once the model is ready (the check starts disabled).
+    daemon.client.start_checks([ALIVE_CHECK])
+    starts = served.start_count()
+    stopped = daemon.service_pid()
+
+    os.killpg(stopped, signal.SIGSTOP)  # the whole server hangs: it still listens, never answers
+    daemon.wait_until(
+        lambda: served.start_count() > starts, RESTART_TIMEOUT_S, "Pebble restarting the server"
+    )
+
+    threshold = served.plan.checks[ALIVE_CHECK].threshold
+    assert threshold is not None
+    assert _count(served, "pebble_check_failure_count", ALIVE_CHECK) >= threshold
+    assert not Path(f"/proc/{stopped}").exists()  # killed and reaped
+    served.wait_ready()
+    assert daemon.service_pid() != stopped
+
+
+def _broken_model(server_runtime: ServerRuntime) -> Path:
+    """Two model files: the server refuses to guess, and exits."""
+    model_dir = server_runtime.directory("broken-model")
+    train_iris_model(model_dir)
+    (model_dir / "model.joblib").rename(model_dir / "first.joblib")
+    train_iris_model(model_dir)
+    return model_dir
+
+
+def _service_state(served: CharmOnPebble) -> str:
+    (service,) = served.daemon.client.get_services([served.service_name])
+    return str(service.current)
+
+
+def _update_status_seeing(failing: CharmOnPebble, charm: ThinCharm) -> testing.State:
+    """Run update-status on the charm, its container's /tmp where the launcher wrote."""
+    ctx = testing.Context(charm.charm_type)
+    container = failing.plan.state.get_container(WORKLOAD_CONTAINER)
+    tmp = testing.Mount(location="/tmp", source=failing.scratch)
+    container = dataclasses.replace(container, mounts={"tmp": tmp})
+    state = dataclasses.replace(failing.plan.state, containers={container})
+    return ctx.run(ctx.on.update_status(), state)
+
+
+def test_a_failing_server_is_restarted_with_backoff_and_the_status_says_why(
+    pebble_bin: Path,
+    server_runtime: ServerRuntime,
+    charm: ThinCharm,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(k8s_resources, "kube_client", UntrustedClient)  # no cluster here
+    options = charm_options(_broken_model(server_runtime), workers=WORKERS)
+    with charm_on_pebble(
+        pebble_bin, server_runtime, charm, options, tmp_path / "pebble"
+    ) as failing:
+        failing.daemon.wait_until(
+            lambda: _service_state(failing) == "backoff",
+            FAILURE_TIMEOUT_S,
+            "Pebble backing off before restarting the failed server",
+        )
+        failing.daemon.wait_until(
+            lambda: failing.start_count() >= 2, FAILURE_TIMEOUT_S, "Pebble restarting it"
+        )
+        status = _update_status_seeing(failing, charm).unit_status
+
+    reason = (failing.scratch / Path(SERVER_ERROR_FILE).name).read_text().strip()
+    assert "more than one model file" in reason
+    assert status.name == "waiting"
+    module = charm.charm_type.runtime.server_module
+    assert status.message.startswith(f"{FAILED_PREFIX}{module} failed: RuntimeError")
+    assert reason.startswith(status.message.removeprefix(FAILED_PREFIX).rstrip("…"))
