@@ -20,16 +20,17 @@ import joblib
 from sklearn.datasets import load_iris
 from sklearn.svm import SVC
 
-from model_server_charm.config import ServerConfig
-from model_server_charm.runtimes import RUNTIMES, Runtime
-from model_server_charm.workload import (
+from model_server_charm.families import family_for
+from model_server_charm.families.kserve_python import (
     METRICS_DIR,
     QUIET_LOG_CONFIG,
     SERVER_ERROR_FILE,
-    ModelServerClient,
-    server_command,
-    server_environment,
+    KServeModelOptions,
+    infer_path,
+    ready_path,
 )
+from model_server_charm.runtimes import RUNTIMES, Protocol, Runtime
+from model_server_charm.server_client import ModelServerClient, ServerAnswer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ROCK_COMMON = REPO_ROOT / "rocks" / "common"
@@ -150,8 +151,8 @@ def charm_command(
     endpoint: Endpoint,
     scratch: Path,
     label: str = CHARM_LABEL,
-    workers: int = ServerConfig.workers,
-    log_requests: bool = ServerConfig.log_requests,
+    workers: int = KServeModelOptions.workers,
+    log_requests: bool = KServeModelOptions.log_requests,
     without: tuple[str, ...] = (),
 ) -> Command:
     """Build the command and environment the charm's Pebble layer runs, as run on this machine.
@@ -160,23 +161,25 @@ def charm_command(
     values, and `without` (environment variables to leave out), build the
     intermediate steps that show what each lever is worth.
     """
-    config = ServerConfig(
-        RUNTIME,
-        model_name=endpoint.model_name,
-        model_uri=str(endpoint.model_dir),
-        http_port=endpoint.http_port,
-        grpc_port=endpoint.grpc_port,
-        workers=workers,
-        log_requests=log_requests,
+    family = family_for(RUNTIME)
+    config = family.config_from(
+        {
+            "model_name": endpoint.model_name,
+            "model_uri": str(endpoint.model_dir),
+            "http_port": endpoint.http_port,
+            "grpc_port": endpoint.grpc_port,
+            "workers": workers,
+            "log_requests": log_requests,
+        }
     )
     paths = rock_paths_on_host(scratch)
-    interpreter, *arguments = server_command(RUNTIME, config)
+    interpreter, *arguments = family.command(config)
     if interpreter != ROCK_PYTHON:
         raise ValueError(f"the charm's command starts with {interpreter!r}, not {ROCK_PYTHON!r}")
     argv = (sys.executable, *(to_host(argument, paths) for argument in arguments))
     environment = {
         name: to_host(value, paths)
-        for name, value in server_environment(RUNTIME, config, {}).items()
+        for name, value in family.environment(config, {}).items()
         if name not in without
     }
     return Command(label, argv, environment)
@@ -225,12 +228,37 @@ def server_base_environment() -> dict[str, str]:
     return environment
 
 
+class ServedModel(ModelServerClient):
+    """A KServe server's one model, called at the paths the charm calls it at."""
+
+    def __init__(self, base_url: str, model_name: str, timeout: float = 30):
+        super().__init__(base_url, timeout)
+        self.model_name = model_name
+
+    @classmethod
+    def at(cls, port: int, model_name: str, timeout: float = 30) -> ServedModel:
+        """The model of a server on this machine's loopback."""
+        return cls(f"http://127.0.0.1:{port}", model_name, timeout)
+
+    def infer_path(self, protocol: Protocol) -> str:
+        """Where a request of this protocol goes."""
+        return infer_path(self.model_name, protocol)
+
+    def infer(self, protocol: Protocol, body: bytes) -> ServerAnswer:
+        """Send one inference request; the answer, whatever its status."""
+        return self.post(self.infer_path(protocol), body)
+
+    def model_ready(self) -> bool:
+        """Whether the model is loaded and answers."""
+        return self.answers(ready_path(self.model_name))
+
+
 @dataclass(frozen=True)
 class RunningServer:
     """A started server whose model is ready."""
 
     pid: int
-    client: ModelServerClient
+    client: ServedModel
 
 
 @contextmanager
@@ -239,9 +267,7 @@ def running(
 ) -> Generator[RunningServer, None, None]:
     """Start the server, wait until its model is ready, and stop it (and its workers) after."""
     environment = {**server_base_environment(), **command.environment}
-    client = ModelServerClient.on_port(
-        endpoint.http_port, endpoint.model_name, host="127.0.0.1", timeout=2
-    )
+    client = ServedModel.at(endpoint.http_port, endpoint.model_name, timeout=2)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command.argv,
@@ -259,7 +285,7 @@ def running(
 
 def _wait_ready(
     process: subprocess.Popen[bytes],
-    client: ModelServerClient,
+    client: ServedModel,
     timeout_s: float,
     command: Command,
     log_path: Path,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from model_server_charm.families import family_for
 from model_server_charm.runtimes import RUNTIMES, Runtime
 from scripts.rendering import ROOT, render_template, write_or_check
 
@@ -30,6 +31,7 @@ def render(runtime: Runtime) -> str:
         TEMPLATE,
         charm_name=charm_name(runtime),
         runtime=runtime,
+        option_groups=[kind.name for kind in family_for(runtime).group_kinds()],
         default_workers=min(DEFAULT_WORKERS, runtime.max_workers),
     )
 

@@ -11,8 +11,12 @@ import inspect
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from model_server_charm.charm import ModelServerCharm
+from model_server_charm.config import CharmConfig
+from model_server_charm.families import family_for
+from model_server_charm.runtimes import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 CHARMS_DIR = ROOT / "charms"
@@ -58,3 +62,8 @@ def discover_charms() -> list[ThinCharm]:
 
 
 THIN_CHARMS = discover_charms()
+
+
+def charm_config(runtime: Runtime, **values: Any) -> CharmConfig:
+    """The validated configuration a charm of `runtime` builds from these option values."""
+    return family_for(runtime).config_from(values)

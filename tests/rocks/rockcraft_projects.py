@@ -18,7 +18,7 @@ import yaml
 from scripts.kserve_rocks import ROCKS_DIR, KServeRock, load_kserve_rocks
 
 COMMON_DIR = ROCKS_DIR / "common"
-# What the rocks' services run; the charms run the same launcher (workload.LAUNCHER_MODULE).
+# What the rocks' services run; the charms run the same launcher (kserve_python.LAUNCHER_MODULE).
 LAUNCHER_PREFIX = ("python3", "-m", "kserve_launcher")
 
 

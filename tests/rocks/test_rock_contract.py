@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from model_server_charm import workload
+from model_server_charm.families import kserve_python
 from tests.charm_plan import CharmPlan, charm_plan
 from tests.charms import THIN_CHARMS, ThinCharm
 from tests.rocks.rockcraft_projects import (
@@ -85,7 +85,7 @@ def test_rock_holds_what_the_charm_names(charm: ThinCharm) -> None:
             if argument.startswith("--log_config_file=")
         ]
         assert set(log_configs) <= installed, f"the rock installs only {sorted(installed)}"
-    assert workload.QUIET_LOG_CONFIG in installed
+    assert kserve_python.QUIET_LOG_CONFIG in installed
 
 
 def test_server_defines_every_flag(

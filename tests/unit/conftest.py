@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
-from model_server_charm import k8s_resources, workload
+from model_server_charm import k8s_resources, layer
 from model_server_charm.charm import WORKLOAD_CONTAINER
-from model_server_charm.config import ServerConfig
+from model_server_charm.families import family_for
 from tests.charms import THIN_CHARMS, ThinCharm
 from tests.unit.fake_kube import FakeKube
 from tests.unit.fake_server import FakeModelServer, serve_fake
@@ -64,17 +64,17 @@ def container(
         check_infos = frozenset(
             {
                 testing.CheckInfo(
-                    workload.ALIVE_CHECK,
+                    layer.ALIVE_CHECK,
                     level=pebble.CheckLevel.ALIVE,
                     startup=pebble.CheckStartup.DISABLED,
                     status=alive,
-                    threshold=workload.CHECK_THRESHOLD,
+                    threshold=layer.CHECK_THRESHOLD,
                 ),
                 testing.CheckInfo(
-                    workload.READY_CHECK,
+                    layer.READY_CHECK,
                     level=pebble.CheckLevel.READY,
                     status=pebble.CheckStatus.UP,
-                    threshold=workload.CHECK_THRESHOLD,
+                    threshold=layer.CHECK_THRESHOLD,
                 ),
             }
         )
@@ -90,9 +90,8 @@ def container(
 
 def planned_layer(charm: ThinCharm, **options: Any) -> pebble.Layer:
     """The layer the charm plans for these options (used to start from a running server)."""
-    config = ServerConfig(runtime=charm.charm_type.runtime, **options)
-    environment = workload.server_environment(charm.charm_type.runtime, config, {})
-    return pebble.Layer(workload.build_layer(charm.charm_type.runtime, config, environment))
+    family = family_for(charm.charm_type.runtime)
+    return pebble.Layer(family.layer(family.config_from(options), {}))
 
 
 def running_container(

@@ -16,9 +16,9 @@ import pytest
 import yaml
 from ops import pebble, testing
 
-from model_server_charm import workload
+from model_server_charm import layer
 from model_server_charm.charm import ModelServerCharm
-from model_server_charm.config import ServerConfig
+from model_server_charm.families import family_for
 from model_server_charm.runtimes import RUNTIMES
 from scripts.render_charmcraft import charm_name, render
 from tests.k8s_schemas import kserve_crd_problem
@@ -66,22 +66,22 @@ def image_resource(tmp_path: Path, registrypath: str = REGISTRY_PATH) -> testing
 def server_container() -> testing.Container:
     """A workload container whose server runs the default plan, checks up."""
     runtime = ACCEL
-    config = ServerConfig(runtime=runtime, model_uri=MODEL_URI)
-    layer = workload.build_layer(runtime, config, workload.server_environment(runtime, config, {}))
+    family = family_for(runtime)
+    server_layer = family.layer(family.config_from({"model_uri": MODEL_URI}), {})
     return testing.Container(
         "server",
         can_connect=True,
-        layers={runtime.service_name: pebble.Layer(layer)},
+        layers={runtime.service_name: pebble.Layer(server_layer)},
         service_statuses={runtime.service_name: pebble.ServiceStatus.ACTIVE},
         check_infos=frozenset(
             {
                 testing.CheckInfo(
-                    workload.READY_CHECK,
+                    layer.READY_CHECK,
                     level=pebble.CheckLevel.READY,
                     status=pebble.CheckStatus.UP,
                 ),
                 testing.CheckInfo(
-                    workload.ALIVE_CHECK,
+                    layer.ALIVE_CHECK,
                     level=pebble.CheckLevel.ALIVE,
                     startup=pebble.CheckStartup.DISABLED,
                     status=pebble.CheckStatus.UP,

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from model_server_charm.config import ServerConfig
 from model_server_charm.runtimes import RUNTIMES, Runtime
 from scripts import local_overlay
+from tests.charms import charm_config
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE: dict[str, Any] = yaml.safe_load((ROOT / "bundle.yaml").read_text())
@@ -68,7 +68,7 @@ def test_bundle_options_are_declared_typed_and_valid(name: str):
     values = {key: entry["default"] for key, entry in declared.items() if "default" in entry}
     values.update(options)
     # Raises ConfigError, naming each problem, if the deployed unit would be Blocked.
-    ServerConfig(runtime=runtime, **{key.replace("-", "_"): v for key, v in values.items()})
+    charm_config(runtime, **{key.replace("-", "_"): v for key, v in values.items()})
 
 
 def _packed(build: Path, payload: bytes = b"rock") -> tuple[Path, Path]:

@@ -11,8 +11,10 @@ On top of that, two contracts that charmcraft cannot know about:
 - every charm declares exactly the shared schema (options and actions rendered
   from charms/model-server-charm/charmcraft.yaml.j2 for its runtime), so no charm
   drifts from the one implementation it runs;
-- the defaults Juju hands the charm equal the defaults of `ServerConfig`, so a
-  unit that never saw `juju config` behaves as the config class documents.
+- a charm declares exactly the options of its config classes (the shared
+  `ServerConfig` and its family's and runtime's option groups), no more, no
+  fewer, and Juju's defaults equal the classes' defaults, so a unit that never
+  saw `juju config` behaves as the config classes document.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ from charmcraft.models.config import JujuConfig
 from charmcraft.models.project import CharmcraftProject, PlatformCharm
 
 from model_server_charm.config import ServerConfig
+from model_server_charm.families import family_for
 from model_server_charm.runtimes import RUNTIMES, Runtime
 from scripts.render_charmcraft import charm_name, render
+from tests.charms import charm_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHARM_FILES = sorted(ROOT.glob("charms/*/charmcraft.yaml"))
-# Options whose charmcraft.yaml default is not ServerConfig's, on purpose:
-# `workers` is chosen per runtime by the renderer, and a secret option has no default.
+# Options whose charmcraft.yaml default is not the config class's, on purpose:
+# `workers` is chosen per runtime by the renderer, and a secret option has no default
+# (and a runtime's `option-defaults` in runtimes.yaml).
 DEFAULTS_NOT_FROM_CONFIG_CLASS = frozenset({"workers", "storage-credentials"})
 # JSON types Juju accepts for action parameters (they are JSON Schema).
 JSON_SCHEMA_TYPES = frozenset({"string", "integer", "number", "boolean", "array", "object"})
@@ -72,12 +77,13 @@ def _runtime_of(path: pathlib.Path) -> Runtime:
     return by_charm[name]
 
 
-def _config_defaults() -> dict[str, Any]:
-    """ServerConfig's defaults, keyed by Juju option name (underscores become dashes)."""
+def _config_defaults(runtime: Runtime) -> dict[str, Any]:
+    """The defaults of the charm's config classes, keyed by Juju option name."""
+    kinds = (ServerConfig, *family_for(runtime).group_kinds())
     return {
         field.name.replace("_", "-"): field.default
-        for field in dataclasses.fields(ServerConfig)
-        if field.default is not dataclasses.MISSING
+        for kind in kinds
+        for field in dataclasses.fields(kind)
     }
 
 
@@ -136,19 +142,20 @@ def test_charm_declares_exactly_the_shared_schema(path: pathlib.Path):
 
 
 @pytest.mark.parametrize("path", CHARM_FILES, ids=_charm_id)
-def test_option_defaults_equal_the_config_class_defaults(path: pathlib.Path):
+def test_options_are_the_config_classes_fields_with_their_defaults(path: pathlib.Path):
+    runtime = _runtime_of(path)
     options: dict[str, dict[str, Any]] = _load(path)["config"]["options"]
-    class_defaults = _config_defaults()
-    # An option without a field would be dropped silently by load_config.
-    missing = sorted(set(options) - set(class_defaults))
-    assert not missing, f"options with no ServerConfig field: {missing}"
+    class_defaults = _config_defaults(runtime)
+    # An option without a field would be dropped silently by load_config; a field
+    # without an option would never change from its default.
+    assert set(options) == set(class_defaults)
+    chosen = DEFAULTS_NOT_FROM_CONFIG_CLASS | set(runtime.option_defaults)
     mismatched = {
         name: (option.get("default"), class_defaults[name])
         for name, option in options.items()
-        if name not in DEFAULTS_NOT_FROM_CONFIG_CLASS
-        and option.get("default") != class_defaults[name]
+        if name not in chosen and option.get("default") != class_defaults[name]
     }
-    assert not mismatched, f"charmcraft.yaml default vs ServerConfig default: {mismatched}"
+    assert not mismatched, f"charmcraft.yaml default vs config class default: {mismatched}"
 
 
 @pytest.mark.parametrize("path", CHARM_FILES, ids=_charm_id)
@@ -162,8 +169,8 @@ def test_defaults_make_a_valid_configuration_once_the_model_is_set(path: pathlib
         if "default" in option
     }
     values["model_uri"] = runtime.example.model_uri
-    config = ServerConfig(runtime=runtime, **values)
-    assert 1 <= config.workers <= runtime.max_workers
+    config = charm_config(runtime, **values)
+    assert config.runtime is runtime
 
 
 @pytest.mark.parametrize("path", CHARM_FILES, ids=_charm_id)

@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
-from model_server_charm.config import ConfigError, ServerConfig
-from tests.charms import ThinCharm
+from model_server_charm.config import ConfigError
+from tests.charms import ThinCharm, charm_config
 from tests.unit.conftest import MODEL_URI, running_container
 from tests.unit.fake_server import FakeModelServer
+from tests.unit.k8s_helpers import ACCEL
 
 # (option, bad value, words the Blocked message must contain)
 BAD_VALUES: list[tuple[str, Any, str]] = [
@@ -104,39 +105,25 @@ def test_fixing_the_config_applies_it(ctx: testing.Context[Any], charm: ThinChar
     assert good.unit_status.name == "waiting"
 
 
-def test_hardware_options_reject_bad_values_in_the_config_class(charm: ThinCharm):
-    """Hardware options are validated by the shared class.
-
-    gpu/fpga options exist only on charms whose runtime declares that hardware
-    (runtimes.yaml), so they are tested on the class itself.
-    """
+def test_hardware_options_reject_bad_values_in_their_group():
+    """Hardware options exist only where the runtime declares the hardware (runtimes.yaml)."""
     with pytest.raises(ConfigError) as caught:
-        ServerConfig(
-            runtime=charm.charm_type.runtime,
-            model_uri=MODEL_URI,
-            gpu_count=-1,
-            fpga_count=1,
-            fpga_resource="",
-        )
+        charm_config(ACCEL, model_uri=MODEL_URI, gpu_count=-1, fpga_count=1, fpga_resource="")
     assert caught.value.problems == [
         "gpu-count=-1: must be 0 (none) or more",
         "fpga-count is set but fpga-resource is empty: name the device plugin's resource"
         " (for example xilinx.com/fpga-xilinx_u250_gen3x16_xdma_shell_4_1-0)",
     ]
     with pytest.raises(ConfigError, match="fpga-resource='not a name'"):
-        ServerConfig(
-            runtime=charm.charm_type.runtime,
-            model_uri=MODEL_URI,
-            fpga_count=1,
-            fpga_resource="not a name",
-        )
-    ok = ServerConfig(
-        runtime=charm.charm_type.runtime,
-        model_uri=MODEL_URI,
-        fpga_count=2,
-        fpga_resource="amd.com/xilinx_u55c_gen3x16_xdma_base_3-0",
-    )
-    assert ok.fpga_count == 2
+        charm_config(ACCEL, model_uri=MODEL_URI, fpga_count=1, fpga_resource="not a name")
+    resource = "amd.com/xilinx_u55c_gen3x16_xdma_base_3-0"
+    ok = charm_config(ACCEL, model_uri=MODEL_URI, fpga_count=2, fpga_resource=resource)
+    assert ok.extended_resources() == {resource: 2}
+
+
+def test_a_charm_without_the_hardware_has_no_such_option(charm: ThinCharm):
+    with pytest.raises(TypeError, match="no such option: gpu_count"):
+        charm_config(charm.charm_type.runtime, model_uri=MODEL_URI, gpu_count=1)
 
 
 def test_service_keeps_running_status(charm: ThinCharm):

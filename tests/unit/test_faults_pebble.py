@@ -16,7 +16,8 @@ import pytest
 from ops import pebble, testing
 from scenario import mocking
 
-from model_server_charm import workload
+from model_server_charm import credentials
+from model_server_charm.families import kserve_python
 from tests.charms import ThinCharm
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
@@ -92,8 +93,8 @@ def test_pebble_fault_is_a_status_not_an_error(
 
     monkeypatch.setattr(mocking._MockPebbleClient, method, failing)
     fake.ready = ready
-    (tmp_path / Path(workload.SERVER_ERROR_FILE).name).write_text("an earlier failure")
-    secret = testing.Secret({workload.GCS_CREDENTIALS_KEY: "{}"}, owner=None)
+    (tmp_path / Path(kserve_python.SERVER_ERROR_FILE).name).write_text("an earlier failure")
+    secret = testing.Secret({credentials.GCS_CREDENTIALS_KEY: "{}"}, owner=None)
     state = testing.State(
         # A new model: the plan changes, the credential file is written, the old reason goes.
         config={

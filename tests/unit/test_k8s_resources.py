@@ -14,9 +14,8 @@ import pytest
 from ops import pebble, testing
 
 from model_server_charm import k8s_resources
-from model_server_charm.config import ServerConfig
 from model_server_charm.k8s_resources import ResourceRequirements
-from tests.charms import ThinCharm
+from tests.charms import ThinCharm, charm_config
 from tests.unit.conftest import MODEL_URI, container
 from tests.unit.fake_kube import FakeKube, node, unschedulable_pod
 from tests.unit.fake_server import FakeModelServer
@@ -42,8 +41,8 @@ def fpga_node(kube: FakeKube) -> FakeKube:
 
 
 def test_wanted_resources_requests_equal_limits_for_devices_only():
-    config = ServerConfig(
-        runtime=ACCEL,
+    config = charm_config(
+        ACCEL,
         model_uri=MODEL_URI,
         cpu="2",
         memory="4Gi",
@@ -60,7 +59,7 @@ def test_wanted_resources_requests_equal_limits_for_devices_only():
 
 
 def test_nothing_wanted_is_empty():
-    wanted = k8s_resources.wanted_resources(ServerConfig(runtime=ACCEL, model_uri=MODEL_URI))
+    wanted = k8s_resources.wanted_resources(charm_config(ACCEL, model_uri=MODEL_URI))
     assert not wanted
     assert wanted.to_dict() == {}
 

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from model_server_charm import serverless
-from model_server_charm.config import ServerConfig
+from model_server_charm.families import family_for
 from model_server_charm.k8s_resources import wanted_resources
 from model_server_charm.runtimes import RUNTIMES
+from tests.charms import charm_config
 from tests.k8s_schemas import SchemaError, validate_builtin, validate_kserve
 from tests.unit.fake_kube import juju_statefulset
 from tests.unit.k8s_helpers import NAMESPACE, REGISTRY_PATH, require_kserve_crds
@@ -64,9 +65,9 @@ def test_builtin_validator_rejects_a_broken_statefulset(breakage: Breakage):
 
 def _inference_service() -> dict[str, Any]:
     runtime = RUNTIMES["sklearn"]
-    config = ServerConfig(runtime=runtime, model_uri="gs://bucket/model", cpu="1")
+    config = charm_config(runtime, model_uri="gs://bucket/model", cpu="1")
     return serverless.render_inference_service(
-        runtime,
+        family_for(runtime).predictor(config),
         config,
         app="sklearn",
         namespace=NAMESPACE,

@@ -10,9 +10,8 @@ import pytest
 from cosl import JujuTopology
 from ops import testing
 
-from model_server_charm.config import ServerConfig
 from model_server_charm.observability import metrics
-from tests.charms import ThinCharm
+from tests.charms import ThinCharm, charm_config
 from tests.unit.conftest import MODEL_URI, container
 
 MODEL = testing.Model(name="serving", uuid="8d6b04a5-1b8e-4c2b-9a52-2a4f0e6b1c3d")
@@ -197,9 +196,9 @@ def test_serverless_mode_publishes_no_unit_job_and_no_rules(charm: ThinCharm):
     independent of what else serverless mode needs (a cluster, trust).
     """
     runtime = charm.charm_type.runtime
-    config = ServerConfig(runtime=runtime, model_uri=MODEL_URI, deployment_mode="serverless")
+    config = charm_config(runtime, model_uri=MODEL_URI, deployment_mode="serverless")
     topology = JujuTopology("serving", MODEL.uuid, "sklearn", "sklearn/0", charm.name)
     assert metrics.scrape_jobs(config) == []
     assert metrics.published_rules(runtime, config, topology) == {"groups": []}
-    sidecar = ServerConfig(runtime=runtime, model_uri=MODEL_URI)
+    sidecar = charm_config(runtime, model_uri=MODEL_URI)
     assert metrics.published_rules(runtime, sidecar, topology)["groups"]

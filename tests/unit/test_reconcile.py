@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
-from model_server_charm import credentials, workload
+from model_server_charm import credentials, layer
+from model_server_charm.families import kserve_python
 from tests.charms import ThinCharm
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
@@ -42,13 +43,13 @@ def test_config_changed_plans_the_server(
         "--grpc_port=8081",
         "--workers=1",
         "--enable_latency_logging=false",
-        f"--log_config_file={workload.QUIET_LOG_CONFIG}",
+        f"--log_config_file={kserve_python.QUIET_LOG_CONFIG}",
     ]
     assert service.user == "_daemon_"
     assert service.startup == "enabled"
     assert service.on_check_failure == {"alive": "restart"}
-    assert service.environment["PROMETHEUS_MULTIPROC_DIR"] == workload.METRICS_DIR
-    assert service.environment["PYTHONWARNINGS"] == workload.FASTAPI_WARNING_FILTER
+    assert service.environment["PROMETHEUS_MULTIPROC_DIR"] == kserve_python.METRICS_DIR
+    assert service.environment["PYTHONWARNINGS"] == kserve_python.FASTAPI_WARNING_FILTER
     plan = out.get_container("server").plan
     assert plan.checks["ready"].http == {"url": "http://localhost:8080/v2/models/iris/ready"}
     assert plan.checks["alive"].http == {"url": "http://localhost:8080/v2/health/live"}
@@ -108,7 +109,7 @@ def test_every_event_reconciles(ctx: testing.Context[Any], charm: ThinCharm, eve
 @pytest.mark.parametrize("check_event", ["pebble_check_failed", "pebble_check_recovered"])
 def test_check_events_reconcile(ctx: testing.Context[Any], charm: ThinCharm, check_event: str):
     workload_container = running_container(charm, 8080)
-    ready = next(c for c in workload_container.check_infos if c.name == workload.READY_CHECK)
+    ready = next(c for c in workload_container.check_infos if c.name == layer.READY_CHECK)
     state = testing.State(
         config={"model-uri": "gs://bucket/changed", "http-port": 8080},
         containers={workload_container},
@@ -138,30 +139,30 @@ def test_alive_check_is_armed_once_the_model_is_ready(
     )
     fake.ready = False
     out = ctx.run(ctx.on.update_status(), state)
-    alive = out.get_container("server").get_check_info(workload.ALIVE_CHECK)
+    alive = out.get_container("server").get_check_info(layer.ALIVE_CHECK)
     assert alive.status == pebble.CheckStatus.INACTIVE
     fake.ready = True
     out = ctx.run(ctx.on.update_status(), state)
-    alive = out.get_container("server").get_check_info(workload.ALIVE_CHECK)
+    alive = out.get_container("server").get_check_info(layer.ALIVE_CHECK)
     assert alive.status == pebble.CheckStatus.UP
 
 
 def test_plan_change_clears_the_previous_failure_reason(
     ctx: testing.Context[Any], charm: ThinCharm, tmp_mount: testing.Mount, tmp_path: Path
 ):
-    (tmp_path / Path(workload.SERVER_ERROR_FILE).name).write_text("old failure")
+    (tmp_path / Path(kserve_python.SERVER_ERROR_FILE).name).write_text("old failure")
     state = testing.State(
         config={"model-uri": "gs://bucket/new", "http-port": 8080},
         containers={running_container(charm, 8080, mount=tmp_mount)},
     )
     ctx.run(ctx.on.config_changed(), state)
-    assert not (tmp_path / Path(workload.SERVER_ERROR_FILE).name).exists()
+    assert not (tmp_path / Path(kserve_python.SERVER_ERROR_FILE).name).exists()
 
 
 def test_unchanged_plan_keeps_the_failure_reason(
     ctx: testing.Context[Any], charm: ThinCharm, tmp_mount: testing.Mount, tmp_path: Path
 ):
-    error_file = tmp_path / Path(workload.SERVER_ERROR_FILE).name
+    error_file = tmp_path / Path(kserve_python.SERVER_ERROR_FILE).name
     error_file.write_text("RuntimeError: no model file")
     state = testing.State(
         config={"model-uri": MODEL_URI, "http-port": 8080},
@@ -223,10 +224,10 @@ def test_gcs_key_becomes_a_file_only_the_server_reads(ctx: testing.Context[Any],
     )
     out = ctx.run(ctx.on.config_changed(), state)
     environment = _service(out, charm).environment
-    assert environment["GOOGLE_APPLICATION_CREDENTIALS"] == workload.GCS_CREDENTIALS_FILE
+    assert environment["GOOGLE_APPLICATION_CREDENTIALS"] == credentials.GCS_CREDENTIALS_FILE
     assert key not in environment.values()
     root = out.get_container("server").get_filesystem(ctx)
-    written = root / workload.GCS_CREDENTIALS_FILE.lstrip("/")
+    written = root / credentials.GCS_CREDENTIALS_FILE.lstrip("/")
     assert written.read_text() == key
 
     # The key removed from the secret: the file goes too.

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
-from model_server_charm import serverless, workload
-from model_server_charm.config import ServerConfig
+from model_server_charm import serverless
 from model_server_charm.deployment import KSERVE_MISSING
-from model_server_charm.k8s_resources import wanted_resources
+from model_server_charm.families import family_for
+from model_server_charm.k8s_resources import Owner, wanted_resources
 from model_server_charm.runtimes import RUNTIMES, Runtime
+from tests.charms import charm_config
 from tests.k8s_schemas import validate_kserve
 from tests.unit.conftest import MODEL_URI
 from tests.unit.fake_kube import FakeKube, api_error, node
@@ -83,8 +84,8 @@ def _predictor(obj: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.usefixtures("crds")
 @pytest.mark.parametrize("runtime", [*RUNTIMES.values(), ACCEL], ids=lambda r: r.name)
 def test_rendered_inference_service_is_valid_for_every_runtime(runtime: Runtime):
-    config = ServerConfig(
-        runtime=runtime,
+    config = charm_config(
+        runtime,
         model_uri=runtime.example.model_uri,
         deployment_mode="serverless",
         cpu="1",
@@ -95,13 +96,13 @@ def test_rendered_inference_service_is_valid_for_every_runtime(runtime: Runtime)
         max_replicas=3,
     )
     obj = serverless.render_inference_service(
-        runtime,
+        family_for(runtime).predictor(config),
         config,
         app="app",
         namespace=NAMESPACE,
         image=REGISTRY_PATH,
         resources=wanted_resources(config),
-        owner=serverless.Owner(name="app", uid="uid-1"),
+        owner=Owner(name="app", uid="uid-1"),
         image_pull_secrets=("app-server-secret",),
     )
     validate_kserve(obj)
@@ -109,19 +110,19 @@ def test_rendered_inference_service_is_valid_for_every_runtime(runtime: Runtime)
 
 def test_predictor_reads_the_model_where_the_storage_initializer_puts_it():
     runtime = RUNTIMES["sklearn"]
-    config = ServerConfig(runtime=runtime, model_uri=MODEL_URI, http_port=9000, grpc_port=8080)
-    predictor = serverless.predictor_config(runtime, config)
-    assert predictor.model_uri == serverless.STORAGE_MOUNT
-    assert predictor.http_port == serverless.KSERVE_HTTP_PORT
-    assert predictor.grpc_port == serverless.KSERVE_HTTP_PORT + 1  # moved off KServe's port
-    assert serverless.predictor_environment(runtime, config)["STORAGE_URI"] == MODEL_URI
+    config = charm_config(runtime, model_uri=MODEL_URI, http_port=9000, grpc_port=8080)
+    predictor = family_for(runtime).predictor(config)
+    assert "--model_dir=/mnt/models" in predictor.command
+    assert "--http_port=8080" in predictor.command
+    assert "--grpc_port=8081" in predictor.command  # moved off KServe's port
+    assert predictor.environment["STORAGE_URI"] == MODEL_URI
 
 
 def test_local_model_path_is_passed_through_without_storage_uri():
     runtime = RUNTIMES["sklearn"]
-    config = ServerConfig(runtime=runtime, model_uri="/models/iris")
-    assert serverless.predictor_config(runtime, config).model_uri == "/models/iris"
-    assert "STORAGE_URI" not in serverless.predictor_environment(runtime, config)
+    predictor = family_for(runtime).predictor(charm_config(runtime, model_uri="/models/iris"))
+    assert "--model_dir=/models/iris" in predictor.command
+    assert "STORAGE_URI" not in predictor.environment
 
 
 @pytest.mark.usefixtures("crds")
@@ -248,11 +249,9 @@ def test_leader_creates_the_inference_service(
     [server] = predictor["containers"]
     assert server["name"] == "kserve-container"
     assert server["image"] == REGISTRY_PATH
-    config = ServerConfig(runtime=ACCEL, model_uri=MODEL_URI, model_name="iris")
+    config = charm_config(ACCEL, model_uri=MODEL_URI, model_name="iris")
     # One source of the command: the charm's own, as the predictor must run it.
-    assert server["command"] == workload.server_command(
-        ACCEL, serverless.predictor_config(ACCEL, config)
-    )
+    assert server["command"] == family_for(ACCEL).predictor(config).command
     assert "--model_dir=/mnt/models" in server["command"]
     assert "--http_port=8080" in server["command"]
     env = {e["name"]: e["value"] for e in server["env"]}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
-from model_server_charm import workload
+from model_server_charm.families import kserve_python
 from tests.charms import ThinCharm
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
@@ -75,7 +75,7 @@ def test_failed_load_is_waiting_with_the_reason(
     shown: str,
 ):
     fake.ready = False
-    (tmp_path / Path(workload.SERVER_ERROR_FILE).name).write_text(recorded)
+    (tmp_path / Path(kserve_python.SERVER_ERROR_FILE).name).write_text(recorded)
     state = testing.State(
         config={"model-uri": MODEL_URI, "http-port": fake.port},
         containers={running_container(charm, fake.port, mount=tmp_mount)},

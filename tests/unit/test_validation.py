@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from ops import testing
 
-from model_server_charm.config import ConfigError, ServerConfig
-from tests.charms import ThinCharm
+from model_server_charm.config import ConfigError
+from tests.charms import ThinCharm, charm_config
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
+from tests.unit.k8s_helpers import ACCEL
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -123,12 +124,11 @@ def test_workers_are_capped_per_runtime(
     [("amd.com/xilinx_u55c-0", True), ("amd.com/xilinx_u55c-0\n", False), ("amd.com/", False)],
     ids=["name", "trailing-newline", "no-name"],
 )
-def test_fpga_resource_is_anchored(charm: ThinCharm, resource: str, accepted: bool):
-    """Charms whose runtime has FPGAs declare the option; the shared class checks it."""
-    runtime = charm.charm_type.runtime
+def test_fpga_resource_is_anchored(resource: str, accepted: bool):
+    """Charms whose runtime has FPGAs declare the option; its group checks it."""
     problems: list[str] = []
     try:
-        ServerConfig(runtime=runtime, model_uri=MODEL_URI, fpga_count=1, fpga_resource=resource)
+        charm_config(ACCEL, model_uri=MODEL_URI, fpga_count=1, fpga_resource=resource)
     except ConfigError as error:
         problems = error.problems
     assert (problems == []) == accepted

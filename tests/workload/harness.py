@@ -25,12 +25,12 @@ from ops import pebble, testing
 from bench.servers import (
     Command,
     Endpoint,
+    ServedModel,
     free_port,
     rock_paths_on_host,
     running,
     to_host,
 )
-from model_server_charm.workload import ModelServerClient
 from tests.charm_plan import CharmPlan, charm_plan
 from tests.charms import ThinCharm
 from tests.workload.pebble_daemon import PebbleDaemon, running_pebble
@@ -44,7 +44,7 @@ class RunningCharmServer:
     """A server started from the charm's plan, with its model ready."""
 
     plan: CharmPlan
-    client: ModelServerClient
+    client: ServedModel
     pid: int
     port: int
     scratch: Path
@@ -110,7 +110,7 @@ class CharmOnPebble:
     plan: CharmPlan
     daemon: PebbleDaemon
     scratch: Path
-    client: ModelServerClient
+    client: ServedModel
 
     @property
     def service_name(self) -> str:
@@ -148,9 +148,7 @@ def charm_on_pebble(
             daemon.client.add_layer(label, host_layer(layer, scratch, keep_user), combine=True)
         daemon.client.replan_services()
         model_name = str(options.get("model-name", "model"))
-        client = ModelServerClient.on_port(
-            int(options["http-port"]), model_name, host="127.0.0.1", timeout=2
-        )
+        client = ServedModel.at(int(options["http-port"]), model_name, timeout=2)
         yield CharmOnPebble(plan=plan, daemon=daemon, scratch=scratch, client=client)
 
 

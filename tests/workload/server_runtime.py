@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.servers import REPO_ROOT, RUNTIME, server_base_environment
-from model_server_charm.workload import SERVER_USER
+from model_server_charm.layer import SERVER_USER
 
 SERVER_VENV = REPO_ROOT / "build" / "server-venv"
 VENV_SYNC_TIMEOUT_S = 600

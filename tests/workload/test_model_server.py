@@ -19,9 +19,12 @@ import pytest
 from ops import testing
 
 from bench.servers import free_port, train_iris_model
-from model_server_charm import actions, k8s_resources, workload
-from model_server_charm.charm import WORKLOAD_CONTAINER
-from model_server_charm.config import ServerConfig
+from model_server_charm import actions, k8s_resources, layer
+from model_server_charm.config import CharmConfig
+from model_server_charm.families import family_for
+from model_server_charm.families.kserve_python import SERVER_ERROR_FILE
+from model_server_charm.layer import WORKLOAD_CONTAINER
+from model_server_charm.runtimes import Protocol
 from tests.charm_plan import UntrustedClient
 from tests.charms import ThinCharm
 from tests.workload.harness import RunningCharmServer, running_server
@@ -50,19 +53,23 @@ def server(
         yield running
 
 
-def _config(charm: ThinCharm, server: RunningCharmServer, **options: Any) -> ServerConfig:
-    return ServerConfig(
-        runtime=charm.charm_type.runtime,
-        http_port=server.port,
-        model_uri=str(options.pop("model_uri", "/srv/other-model")),
-        **options,
-    )
+def _config(charm: ThinCharm, server: RunningCharmServer, **options: Any) -> CharmConfig:
+    values = {"http_port": server.port, "model_uri": "/srv/other-model", **options}
+    return family_for(charm.charm_type.runtime).config_from(values)
+
+
+def _predict(
+    charm: ThinCharm, server: RunningCharmServer, payload: Any, protocol: Protocol
+) -> Any:
+    params = actions.PredictParams(charm.charm_type.runtime, json.dumps(payload), protocol)
+    family = family_for(charm.charm_type.runtime)
+    return actions.predict(server.client, family, _config(charm, server), params)
 
 
 def test_the_plans_checks_pass_on_the_running_server(server: RunningCharmServer):
-    assert server.check_url(workload.READY_CHECK).endswith("/v2/models/model/ready")
-    assert server.check_passes(workload.READY_CHECK)
-    assert server.check_passes(workload.ALIVE_CHECK)
+    assert server.check_url(layer.READY_CHECK).endswith("/v2/models/model/ready")
+    assert server.check_passes(layer.READY_CHECK)
+    assert server.check_passes(layer.ALIVE_CHECK)
 
 
 def test_the_server_runs_the_plans_worker_count(server: RunningCharmServer):
@@ -70,10 +77,7 @@ def test_the_server_runs_the_plans_worker_count(server: RunningCharmServer):
 
 
 def test_predict_v1_with_the_charms_action_code(charm: ThinCharm, server: RunningCharmServer):
-    params = actions.PredictParams(
-        charm.charm_type.runtime, json.dumps({"instances": [*EXAMPLE_ROWS, SETOSA_ROW]}), "v1"
-    )
-    results = actions.predict(server.client, params)
+    results = _predict(charm, server, {"instances": [*EXAMPLE_ROWS, SETOSA_ROW]}, "v1")
     assert results["status-code"] == 200
     assert json.loads(results["response"]) == {"predictions": [1, 1, 0]}
 
@@ -82,8 +86,7 @@ def test_predict_v2_with_the_charms_action_code(charm: ThinCharm, server: Runnin
     body = {
         "inputs": [{"name": "input-0", "shape": [2, 4], "datatype": "FP32", "data": EXAMPLE_ROWS}]
     }
-    params = actions.PredictParams(charm.charm_type.runtime, json.dumps(body), "v2")
-    answer = json.loads(actions.predict(server.client, params)["response"])
+    answer = json.loads(_predict(charm, server, body, "v2")["response"])
     assert answer["model_name"] == "model"
     (output,) = answer["outputs"]
     assert output["datatype"] == "INT64"
@@ -91,23 +94,23 @@ def test_predict_v2_with_the_charms_action_code(charm: ThinCharm, server: Runnin
 
 
 def test_predict_reports_the_servers_own_error(charm: ThinCharm, server: RunningCharmServer):
-    params = actions.PredictParams(charm.charm_type.runtime, '{"instances": [[1.0, 2.0]]}', "v1")
     with pytest.raises(actions.ActionFailedError, match=r"the model server answered [45]\d\d: "):
-        actions.predict(server.client, params)
+        _predict(charm, server, {"instances": [[1.0, 2.0]]}, "v1")
 
 
 def test_smoke_test_compares_the_documented_answer(charm: ThinCharm, server: RunningCharmServer):
     """Served as if it were the upstream example model, the answer is compared exactly."""
     example_uri = charm.charm_type.runtime.example.model_uri
-    results = actions.smoke_test(
-        server.client, charm.charm_type.runtime, _config(charm, server, model_uri=example_uri)
-    )
+    family = family_for(charm.charm_type.runtime)
+    config = _config(charm, server, model_uri=example_uri)
+    results = actions.smoke_test(server.client, family, config)
     assert results["result"].startswith("passed: the example model gave the documented answer")
     assert json.loads(results["response"]) == charm.charm_type.runtime.example.expected
 
 
 def test_smoke_test_checks_shape_for_another_model(charm: ThinCharm, server: RunningCharmServer):
-    results = actions.smoke_test(server.client, charm.charm_type.runtime, _config(charm, server))
+    family = family_for(charm.charm_type.runtime)
+    results = actions.smoke_test(server.client, family, _config(charm, server))
     assert results["result"].startswith("passed: well-formed answer")
     assert results["latency-ms"] > 0
 
@@ -121,11 +124,8 @@ def _predict_count(server: RunningCharmServer) -> float:
 
 def test_metrics_count_every_request_across_workers(charm: ThinCharm, server: RunningCharmServer):
     before = _predict_count(server)
-    params = actions.PredictParams(
-        charm.charm_type.runtime, json.dumps({"instances": [SETOSA_ROW]}), "v1"
-    )
     for _ in range(REQUESTS):
-        actions.predict(server.client, params)
+        _predict(charm, server, {"instances": [SETOSA_ROW]}, "v1")
     # Several scrapes: whichever worker answers, the count is the whole server's.
     counts = {_predict_count(server) - before for _ in range(6)}
     assert counts == {REQUESTS}
@@ -155,7 +155,7 @@ def test_a_model_that_fails_to_load_shows_its_reason_in_the_status(
         running_server(charm, {}, broken, scratch),
     ):
         pass
-    error_file = scratch / Path(workload.SERVER_ERROR_FILE).name
+    error_file = scratch / Path(SERVER_ERROR_FILE).name
     reason = error_file.read_text().strip()
     assert "more than one model file" in reason
 

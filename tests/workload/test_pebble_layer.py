@@ -23,12 +23,8 @@ from ops import pebble, testing
 
 from bench.servers import train_iris_model
 from model_server_charm import k8s_resources
-from model_server_charm.workload import (
-    ALIVE_CHECK,
-    READY_CHECK,
-    SERVER_ERROR_FILE,
-    WORKLOAD_CONTAINER,
-)
+from model_server_charm.families.kserve_python import SERVER_ERROR_FILE
+from model_server_charm.layer import ALIVE_CHECK, READY_CHECK, WORKLOAD_CONTAINER
 from tests.charm_plan import UntrustedClient
 from tests.charms import ThinCharm
 from tests.workload.harness import CharmOnPebble, charm_on_pebble, charm_options

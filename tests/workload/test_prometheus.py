@@ -33,11 +33,10 @@ from typing import Any
 
 import pytest
 
-from bench.servers import free_port, train_iris_model
-from model_server_charm.config import ServerConfig
+from bench.servers import ServedModel, free_port, train_iris_model
+from model_server_charm.families import family_for
 from model_server_charm.observability import dashboards, metrics, rules
 from model_server_charm.runtimes import RUNTIMES, Runtime
-from model_server_charm.workload import ModelServerClient
 from tests.charms import THIN_CHARMS, ThinCharm
 from tests.workload import amdinfer_metrics, prometheus
 from tests.workload.harness import running_server
@@ -136,7 +135,8 @@ def test_proteus_dashboard_and_alerts_against_prometheus(tmp_path: Path):
     port = _port_free_on(healthy, stalled)
     # What a proteus charm publishes: the shared job (it depends on the port only) and
     # the proteus rule files, with a threshold between the two units' p99 latencies.
-    config = ServerConfig(runtime=RUNTIMES["sklearn"], model_uri="/models", http_port=port)
+    values = {"model_uri": "/models", "http_port": port}
+    config = family_for(RUNTIMES["sklearn"]).config_from(values)
     topology = dict(PROTEUS.as_dict())
     app_data = {
         "scrape_metadata": json.dumps(topology),
@@ -193,7 +193,7 @@ def test_proteus_dashboard_and_alerts_against_prometheus(tmp_path: Path):
 # --- KServe runtimes ---------------------------------------------------------------
 
 
-def _send_batch(client: ModelServerClient, runtime: Runtime, predicts: int, explains: int) -> int:
+def _send_batch(client: ServedModel, runtime: Runtime, predicts: int, explains: int) -> int:
     """Requests through every stage: the runtime's example predicts, then explains.
 
     The runtime has no explainer, so explain requests fail, but kserve times

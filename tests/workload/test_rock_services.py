@@ -21,9 +21,8 @@ import pytest
 import yaml
 from ops import pebble
 
-from bench.servers import free_port, train_iris_model
+from bench.servers import ServedModel, free_port, train_iris_model
 from model_server_charm.runtimes import RUNTIMES, Runtime
-from model_server_charm.workload import ModelServerClient
 from tests.rocks.rockcraft_projects import ROCKS, RockProject
 from tests.workload.harness import READY_TIMEOUT_S, host_layer
 from tests.workload.pebble_daemon import running_pebble
@@ -81,7 +80,7 @@ def test_the_rocks_entrypoint_service_serves_with_the_containers_arguments(
     _write_rock_layer(rock, pebble_dir, server_runtime.directory("scratch"))
     service = rock.entrypoint_service
     example = _runtime(module).example
-    client = ModelServerClient.on_port(port, _model_name(rock), host="127.0.0.1", timeout=2)
+    client = ServedModel.at(port, _model_name(rock), timeout=2)
 
     with running_pebble(
         pebble_bin, pebble_dir, server_runtime.environment(), "enter", [service, *arguments]

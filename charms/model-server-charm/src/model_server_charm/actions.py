@@ -13,9 +13,14 @@ from dataclasses import InitVar, dataclass
 from typing import Any
 
 from model_server_charm import bounded
-from model_server_charm.config import ServerConfig
+from model_server_charm.config import CharmConfig
+from model_server_charm.families.base import ServerFamily
 from model_server_charm.runtimes import Protocol, Runtime
-from model_server_charm.workload import ModelServerClient, ServerAnswer, ServerUnreachableError
+from model_server_charm.server_client import (
+    ModelServerClient,
+    ServerAnswer,
+    ServerUnreachableError,
+)
 
 # Juju carries action parameters through its API; anything larger belongs in a
 # real client, not an operator's action. Answers parsed by `smoke-test` are
@@ -67,9 +72,9 @@ class PredictParams:
         return self.payload.encode()
 
 
-def _send(client: ModelServerClient, protocol: Protocol, body: bytes) -> ServerAnswer:
+def _send(client: ModelServerClient, path: str, body: bytes) -> ServerAnswer:
     try:
-        return client.infer(protocol, body)
+        return client.post(path, body)
     except ServerUnreachableError as error:
         raise ActionFailedError(f"the model server did not answer: {error}") from error
 
@@ -87,16 +92,18 @@ def _quoted(answer: ServerAnswer) -> str:
     return bounded.shorten(answer.body, bounded.QUOTED_ANSWER_BYTES)
 
 
-def predict(client: ModelServerClient, params: PredictParams) -> dict[str, Any]:
+def predict(
+    client: ModelServerClient, family: ServerFamily, config: CharmConfig, params: PredictParams
+) -> dict[str, Any]:
     """Send the operator's payload and return the server's answer."""
-    answer = _send(client, params.protocol, params.body)
+    answer = _send(client, family.infer_path(config, params.protocol), params.body)
     if not answer.ok:
         raise ActionFailedError(f"the model server answered {answer.status}: {_quoted(answer)}")
     return _answer_results(answer)
 
 
 def smoke_test(
-    client: ModelServerClient, runtime: Runtime, config: ServerConfig
+    client: ModelServerClient, family: ServerFamily, config: CharmConfig
 ) -> dict[str, Any]:
     """Send the runtime's upstream example and judge the answer.
 
@@ -104,8 +111,9 @@ def smoke_test(
     with any other model the example input may not even fit, so a well-formed
     200 answer is what can be checked.
     """
-    example = runtime.example
-    answer = _send(client, example.protocol, example.request_json.encode())
+    example = family.runtime.example
+    path = family.infer_path(config, example.protocol)
+    answer = _send(client, path, example.request_json.encode())
     results = _answer_results(answer)
     if not answer.ok:
         raise ActionFailedError(
@@ -115,7 +123,7 @@ def smoke_test(
         document = bounded.parse_json(answer.body, ACTION_JSON, "the answer")
     except bounded.JSONInputError as error:
         raise ActionFailedError(f"smoke test failed: {error}: {_quoted(answer)}") from error
-    if config.model_uri == example.model_uri:
+    if family.serves_the_example(config):
         if not matches_expected(document, example.expected):
             raise ActionFailedError(
                 f"smoke test failed: expected {json.dumps(example.expected)},"

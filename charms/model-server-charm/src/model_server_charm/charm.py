@@ -14,34 +14,36 @@ from typing import ClassVar
 
 import ops
 
-from model_server_charm import actions, bounded, deployment, serverless, workload
-from model_server_charm.config import ConfigError, ServerConfig
+from model_server_charm import actions, bounded, credentials, deployment, serverless
+from model_server_charm.config import CharmConfig, ConfigError, ServerConfig
 from model_server_charm.credentials import CredentialsError, accepted_credentials
+from model_server_charm.families import family_for
 from model_server_charm.kubernetes_problems import KubernetesProblemError
+from model_server_charm.layer import WORKLOAD_CONTAINER
 from model_server_charm.observability import dashboards, logs, metrics
 from model_server_charm.runtimes import Runtime
-from model_server_charm.server_container import ServerContainer
-from model_server_charm.workload import WORKLOAD_CONTAINER
+from model_server_charm.server_client import ModelServerClient
+from model_server_charm.workload import Workload
 
 logger = logging.getLogger(__name__)
 
-# How long a status evaluation waits for the server's readiness answer.
-READINESS_TIMEOUT = 5.0
 # A status line, not a traceback: the whole reason is in the server's log.
 MAX_REASON_LENGTH = 200
 
 
 class ModelServerCharm(ops.CharmBase):
-    """Runs one KServe model-serving runtime from its rock, as the thin charm's runtime says."""
+    """Runs one model-serving runtime from its rock, as the thin charm's runtime says."""
 
     runtime: ClassVar[Runtime]
 
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
-        self.server = ServerContainer(
+        self.family = family_for(self.runtime)
+        self.server = Workload(
             self.unit.get_container(WORKLOAD_CONTAINER),
             self.runtime.service_name,
             image_hint=f"is the server-image resource the {self.runtime.server_module} rock?",
+            failure_file=self.family.failure_file,
         )
         for event in (
             self.on.install,
@@ -75,10 +77,11 @@ class ModelServerCharm(ops.CharmBase):
     # --- state read from Juju -------------------------------------------------
 
     @cached_property
-    def _config(self) -> ServerConfig | ConfigError:
-        """The validated configuration, or every problem with it."""
+    def _config(self) -> CharmConfig | ConfigError:
+        """The validated configuration (every option group of the charm), or every problem."""
+        groups = [self.load_config(kind) for kind in self.family.group_kinds()]
         try:
-            return self.load_config(ServerConfig, runtime=self.runtime)
+            return CharmConfig.load(self.runtime, groups, self.load_config(ServerConfig))
         except ConfigError as error:
             return error
 
@@ -89,7 +92,7 @@ class ModelServerCharm(ops.CharmBase):
         Read once per hook, like the configuration, or why it cannot be used.
         """
         config = self._config
-        secret = None if isinstance(config, ConfigError) else config.storage_credentials
+        secret = None if isinstance(config, ConfigError) else config.server.storage_credentials
         if secret is None:
             return {}
         try:
@@ -111,17 +114,12 @@ class ModelServerCharm(ops.CharmBase):
     def _local_model_ready(self) -> bool:
         """Whether the model in this pod answers its readiness URL; asked once per hook."""
         config = self._config
-        if isinstance(config, ConfigError):
-            return False
-        client = workload.ModelServerClient.on_port(
-            config.http_port, config.model_name, timeout=READINESS_TIMEOUT
-        )
-        return client.model_ready()
+        return not isinstance(config, ConfigError) and self.family.model_ready(config)
 
-    def _client(self, config: ServerConfig) -> workload.ModelServerClient:
+    def _client(self, config: CharmConfig) -> ModelServerClient:
         """The server in this pod; in serverless mode, the InferenceService's cluster address."""
-        if config.deployment_mode != "serverless":
-            return workload.ModelServerClient.on_port(config.http_port, config.model_name)
+        if config.server.deployment_mode != "serverless":
+            return self.family.local_client(config)
         try:
             address = self._deployment.inference_address()
         except KubernetesProblemError as error:
@@ -130,7 +128,7 @@ class ModelServerCharm(ops.CharmBase):
             raise actions.ActionFailedError(
                 "the InferenceService has no address yet: wait for it to be ready (juju status)"
             )
-        return workload.ModelServerClient(address, config.model_name)
+        return ModelServerClient(address)
 
     @cached_property
     def _deployment(self) -> deployment.Deployment:
@@ -139,10 +137,10 @@ class ModelServerCharm(ops.CharmBase):
             app=self.app.name, namespace=self.model.name, leader=self.unit.is_leader()
         )
 
-    def _image(self, config: ServerConfig) -> str:
+    def _image(self, config: CharmConfig) -> str:
         """The rock the predictor runs: the `image` option, else the charm's OCI resource."""
-        if config.image:
-            return config.image
+        if config.server.image:
+            return config.server.image
         try:
             path = self.model.resources.fetch(serverless.IMAGE_RESOURCE)
         except (ops.ModelError, NameError) as error:
@@ -168,7 +166,7 @@ class ModelServerCharm(ops.CharmBase):
         if isinstance(credentials, CredentialsError):
             logger.warning("%s", credentials)
             return
-        if config.deployment_mode == "serverless":
+        if config.server.deployment_mode == "serverless":
             self._reconcile_serverless(config)
         else:
             self._reconcile_sidecar(config, credentials)
@@ -177,36 +175,38 @@ class ModelServerCharm(ops.CharmBase):
         layer = self._logs.layer(self.server.plan_log_targets())
         return {logs.LAYER_NAME: layer} if layer else {}
 
-    def _reconcile_sidecar(self, config: ServerConfig, credentials: dict[str, str]) -> None:
+    def _reconcile_sidecar(self, config: CharmConfig, secret: dict[str, str]) -> None:
         """The server runs in this pod, whatever the Kubernetes side could do.
 
         Pebble first: the readiness read after the replan is that of the server
         now planned, and a leftover InferenceService is deleted only once it serves.
         """
         if self.server.can_connect():
-            self._serve_here(config, credentials)
+            self._serve_here(config, secret)
         self._deployment.reconcile_sidecar(config, lambda: self._local_model_ready)
         if self._local_model_ready:
             # Armed only now: the port opens once the model is loaded, which may take
             # minutes, and an armed liveness check would restart a slow download.
             self.server.arm_alive_check()
 
-    def _serve_here(self, config: ServerConfig, credentials: dict[str, str]) -> None:
-        environment = workload.server_environment(self.runtime, config, credentials)
+    def _serve_here(self, config: CharmConfig, secret: dict[str, str]) -> None:
         layers = {
-            self.runtime.service_name: workload.build_layer(self.runtime, config, environment),
+            self.runtime.service_name: self.family.layer(config, secret),
             **self._log_layers(),
         }
-        files = workload.credential_files(credentials)
-        if self.server.serve(layers, files, managed_files=(workload.GCS_CREDENTIALS_FILE,)):
+        files = credentials.credential_files(secret)
+        if self.server.serve(layers, files, managed_files=(credentials.GCS_CREDENTIALS_FILE,)):
             # Only the command: the environment may hold storage credentials.
-            logger.info("server plan changed: %s", workload.server_command(self.runtime, config))
-        self.unit.set_ports(config.http_port, config.grpc_port)
+            logger.info("server plan changed: %s", self.family.command(config))
+        self.unit.set_ports(config.server.http_port, config.server.grpc_port)
 
-    def _reconcile_serverless(self, config: ServerConfig) -> None:
+    def _reconcile_serverless(self, config: CharmConfig) -> None:
         """KServe serves the model: once its InferenceService does, stop this pod's server."""
         may_stop = self._deployment.reconcile_serverless(
-            self.runtime, config, lambda: self._image(config), lambda: self._local_model_ready
+            config,
+            self.family.predictor(config),
+            lambda: self._image(config),
+            lambda: self._local_model_ready,
         )
         if not self.server.can_connect():
             return
@@ -225,17 +225,18 @@ class ModelServerCharm(ops.CharmBase):
         if isinstance(self._credentials, CredentialsError):
             event.add_status(bounded.status(ops.BlockedStatus(str(self._credentials))))
             return
-        serverless_mode = config.deployment_mode == "serverless"
+        serverless_mode = config.server.deployment_mode == "serverless"
         local_serving = serverless_mode and self._local_model_ready
         workload_status = None if serverless_mode else self._workload_status(config)
-        kubernetes = self._deployment.status(config, local_serving)
+        served = self.family.served(config)
+        kubernetes = self._deployment.status(config, served, local_serving)
         # Read last: the reads above may have met a Pebble fault. Of equal
         # priority, the first added wins: Pebble's problem, then Kubernetes'.
         for status in (self.server.problem, kubernetes, workload_status):
             if status is not None:
                 event.add_status(bounded.status(status))
 
-    def _workload_status(self, config: ServerConfig) -> ops.StatusBase:
+    def _workload_status(self, config: CharmConfig) -> ops.StatusBase:
         if not self.server.can_connect():
             return ops.WaitingStatus("waiting for the server container (Pebble not ready)")
         service = self.server.service()
@@ -250,12 +251,11 @@ class ModelServerCharm(ops.CharmBase):
             current = service.current
             state = current.value if isinstance(current, ops.pebble.ServiceStatus) else current
             return ops.WaitingStatus(f"server is {state}; see juju debug-log")
-        return ops.WaitingStatus(f"loading model {config.model_name} from {config.model_uri}")
+        return ops.WaitingStatus(self.family.loading_message(config))
 
-    def _serving_message(self, config: ServerConfig) -> str:
-        protocols = ", ".join(self.runtime.protocols)
-        message = f"{config.model_name} ready on :{config.http_port} ({protocols})"
-        if config.autoscaling_target and not config.autoscaling_active:
+    def _serving_message(self, config: CharmConfig) -> str:
+        message = self.family.serving_message(config)
+        if config.server.autoscaling_target and not config.server.autoscaling_active:
             message += "; autoscaling-target inactive in sidecar mode"
         return message
 
@@ -268,7 +268,7 @@ class ModelServerCharm(ops.CharmBase):
 
     # --- actions ------------------------------------------------------------------
 
-    def _action_config(self) -> ServerConfig:
+    def _action_config(self) -> CharmConfig:
         config = self._config
         if isinstance(config, ConfigError):
             raise actions.ActionFailedError(f"the configuration is invalid: {config}")
@@ -278,7 +278,7 @@ class ModelServerCharm(ops.CharmBase):
         try:
             config = self._action_config()
             params = event.load_params(actions.PredictParams, runtime=self.runtime)
-            results = actions.predict(self._client(config), params)
+            results = actions.predict(self._client(config), self.family, config, params)
         except actions.ActionFailedError as error:
             event.fail(bounded.shorten(str(error), bounded.ACTION_MESSAGE_BYTES))
             return
@@ -287,7 +287,7 @@ class ModelServerCharm(ops.CharmBase):
     def _on_smoke_test_action(self, event: ops.ActionEvent) -> None:
         try:
             config = self._action_config()
-            results = actions.smoke_test(self._client(config), self.runtime, config)
+            results = actions.smoke_test(self._client(config), self.family, config)
         except actions.ActionFailedError as error:
             event.fail(bounded.shorten(str(error), bounded.ACTION_MESSAGE_BYTES))
             return

@@ -30,8 +30,8 @@ from model_server_charm.kubernetes_problems import (
     problem_status,
     write_all,
 )
+from model_server_charm.layer import WORKLOAD_CONTAINER
 from model_server_charm.serverless import InferenceServices, InferenceServiceState
-from model_server_charm.workload import WORKLOAD_CONTAINER
 
 logger = logging.getLogger(__name__)
 

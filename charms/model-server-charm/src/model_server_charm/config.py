@@ -1,21 +1,26 @@
 """The charm's configuration, validated as a whole.
 
-`ServerConfig` is built by `ops.CharmBase.load_config` from the Juju options
-(dashes become underscores). Validation collects every problem before raising,
-so one Blocked status names all of them and the operator fixes the
+`ServerConfig` holds the options every charm has; `CharmConfig` adds the
+option groups of the charm's family and runtime (`options`). Each is built by
+`ops.CharmBase.load_config` from the Juju options (dashes become
+underscores). Validation collects every problem of every group before
+raising, so one Blocked status names all of them and the operator fixes the
 configuration in one pass instead of one option per hook.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import InitVar, dataclass
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 import ops
 
 from model_server_charm import validation
 from model_server_charm.bounded import quote
+from model_server_charm.options import OptionGroup
 from model_server_charm.runtimes import Runtime
 
 DeploymentMode = Literal["sidecar", "serverless"]
@@ -37,16 +42,11 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class ServerConfig:
-    """Every option of a model-server charm, with the charm's defaults."""
+class ServerConfig(OptionGroup):
+    """The options every model-server charm has, with the charm's defaults."""
 
-    runtime: InitVar[Runtime]
-    model_name: str = "model"
-    model_uri: str = ""
     http_port: int = 8080
     grpc_port: int = 8081
-    workers: int = 2
-    log_requests: bool = False
     cpu: str = ""
     memory: str = ""
     deployment_mode: str = "sidecar"
@@ -55,52 +55,25 @@ class ServerConfig:
     min_replicas: int = 1
     max_replicas: int = 1
     storage_credentials: ops.Secret | None = None
-    gpu_count: int = 0
-    fpga_count: int = 0
-    fpga_resource: str = ""
     image: str = ""
     latency_alert_threshold: float = 1.0
 
-    def __post_init__(self, runtime: Runtime) -> None:
-        problems = [
-            *self._model_problems(),
-            *self._server_problems(runtime),
+    def problems(self, config: CharmConfig) -> list[str]:
+        """Every problem with these options (all of them, none when valid)."""
+        return [
+            *self._server_problems(),
             *self._resource_problems(),
             *self._scaling_problems(),
             *self._alerting_problems(),
         ]
-        if problems:
-            raise ConfigError(problems)
 
-    def _model_problems(self) -> list[str]:
-        problems: list[str] = []
-        if not validation.MODEL_NAME.fullmatch(self.model_name):
-            problems.append(
-                f"model-name={quote(self.model_name)}: use lowercase letters, digits, '.', '_'"
-                " or '-' (at most 63, starting and ending with a letter or digit)"
-            )
-        if not self.model_uri:
-            problems.append(
-                "model-uri is not set: point it at the model"
-                " (gs://, s3://, https://, hf:// or an absolute path)"
-            )
-        elif problem := validation.model_uri_problem(self.model_uri):
-            shown = validation.without_credentials(self.model_uri)
-            problems.append(f"model-uri={quote(shown)}: {problem}")
-        return problems
-
-    def _server_problems(self, runtime: Runtime) -> list[str]:
+    def _server_problems(self) -> list[str]:
         problems: list[str] = []
         for option, port in (("http-port", self.http_port), ("grpc-port", self.grpc_port)):
             if not MIN_PORT <= port <= MAX_PORT:
                 problems.append(f"{option}={port}: must be between {MIN_PORT} and {MAX_PORT}")
         if self.http_port == self.grpc_port:
             problems.append(f"http-port and grpc-port are both {self.http_port}: use two ports")
-        if not 1 <= self.workers <= runtime.max_workers:
-            problems.append(
-                f"workers={self.workers}: {runtime.display_name} supports 1 to"
-                f" {runtime.max_workers} worker processes"
-            )
         if self.deployment_mode not in DEPLOYMENT_MODES:
             problems.append(
                 f"deployment-mode={quote(self.deployment_mode)}: use one of"
@@ -111,7 +84,7 @@ class ServerConfig:
             # not from the predictor's environment: the secret would silently not apply.
             problems.append(
                 "storage-credentials are not passed on in serverless mode yet: use a public"
-                " model-uri there, or deployment-mode=sidecar"
+                " model location there, or deployment-mode=sidecar"
             )
         if self.image and not validation.is_image_reference(self.image):
             problems.append(
@@ -128,19 +101,6 @@ class ServerConfig:
                     f"{option}={quote(quantity)}: not a positive Kubernetes quantity"
                     " (for example 500m, 2, 512Mi, 4Gi)"
                 )
-        for option, count in (("gpu-count", self.gpu_count), ("fpga-count", self.fpga_count)):
-            if count < 0:
-                problems.append(f"{option}={count}: must be 0 (none) or more")
-        if self.fpga_count and not self.fpga_resource:
-            problems.append(
-                "fpga-count is set but fpga-resource is empty: name the device plugin's resource"
-                " (for example xilinx.com/fpga-xilinx_u250_gen3x16_xdma_shell_4_1-0)"
-            )
-        if self.fpga_resource and not validation.RESOURCE_NAME.fullmatch(self.fpga_resource):
-            problems.append(
-                f"fpga-resource={quote(self.fpga_resource)}: not an extended resource name"
-                " (<domain>/<name>, for example amd.com/xilinx_u55c_gen3x16_xdma_base_3-0)"
-            )
         return problems
 
     def _scaling_problems(self) -> list[str]:
@@ -178,3 +138,88 @@ class ServerConfig:
                 " number of seconds (for example 0.5)"
             ]
         return []
+
+
+Group = TypeVar("Group", bound=OptionGroup)
+
+
+@dataclass(frozen=True)
+class CharmConfig:
+    """Every option of one charm: the shared ones and its family's and runtime's groups."""
+
+    runtime: Runtime
+    server: ServerConfig
+    groups: tuple[OptionGroup, ...] = ()
+
+    @classmethod
+    def load(
+        cls, runtime: Runtime, groups: Iterable[OptionGroup], server: ServerConfig
+    ) -> CharmConfig:
+        """Put loaded groups together; raise ConfigError with every problem of every group."""
+        config = cls(runtime=runtime, server=server, groups=tuple(groups))
+        problems = [problem for group in config.all_groups for problem in group.problems(config)]
+        if problems:
+            raise ConfigError(problems)
+        return config
+
+    @classmethod
+    def from_values(
+        cls, runtime: Runtime, kinds: Iterable[type[OptionGroup]], values: Mapping[str, Any]
+    ) -> CharmConfig:
+        """A validated configuration from option values (`model_uri=…`): what tests build."""
+        kinds = tuple(kinds)
+        known = {f.name for kind in (ServerConfig, *kinds) for f in dataclasses.fields(kind)}
+        if unknown := set(values) - known:
+            raise TypeError(f"no such option: {', '.join(sorted(unknown))}")
+        groups = [_group(kind, values) for kind in kinds]
+        server = ServerConfig(**_values_of(ServerConfig, values))
+        return cls.load(runtime, groups, server)
+
+    @property
+    def all_groups(self) -> tuple[OptionGroup, ...]:
+        """The shared options first, then every group."""
+        return (self.server, *self.groups)
+
+    def group(self, kind: type[Group]) -> Group:
+        """The group of this kind; a charm without it asked for it by mistake."""
+        for group in self.groups:
+            if isinstance(group, kind):
+                return group
+        raise LookupError(f"{self.runtime.name} has no {kind.__name__}")
+
+    def replace(self, **changes: Any) -> CharmConfig:
+        """The same configuration with some option values changed (not validated again)."""
+        return CharmConfig(
+            runtime=self.runtime,
+            server=dataclasses.replace(self.server, **_values_of(ServerConfig, changes)),
+            groups=tuple(
+                dataclasses.replace(group, **_values_of(type(group), changes))
+                for group in self.groups
+            ),
+        )
+
+    def server_arguments(self) -> list[str]:
+        """Every group's flags for the server."""
+        return [argument for group in self.groups for argument in group.server_arguments()]
+
+    def server_environment(self) -> dict[str, str]:
+        """Every group's variables for the server."""
+        return {k: v for group in self.groups for k, v in group.server_environment().items()}
+
+    def extended_resources(self) -> dict[str, int]:
+        """Every group's devices."""
+        return {k: v for group in self.groups for k, v in group.extended_resources().items()}
+
+    def max_workers(self) -> int:
+        """The most worker processes the runtime, as configured, runs."""
+        caps = [cap for group in self.groups if (cap := group.max_workers()) is not None]
+        return min([self.runtime.max_workers, *caps])
+
+
+def _values_of(kind: type[OptionGroup], values: Mapping[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(kind)}
+    return {name: value for name, value in values.items() if name in names}
+
+
+def _group(kind: type[OptionGroup], values: Mapping[str, Any]) -> OptionGroup:
+    return kind(**_values_of(kind, values))

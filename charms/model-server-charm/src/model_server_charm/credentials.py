@@ -38,6 +38,8 @@ ENVIRONMENT_VARIABLES = {
 }
 # gs://: a service-account key (JSON), written to a file Google's libraries read.
 GCS_CREDENTIALS_KEY = "gcs-credentials-json"
+# Where the server finds that key: only the server's user can read it.
+GCS_CREDENTIALS_FILE = "/etc/kserve/credentials/gcs.json"
 
 ACCEPTED_KEYS = (*ENVIRONMENT_VARIABLES, GCS_CREDENTIALS_KEY)
 # Secret keys are short; this only keeps a secret with thousands of them readable.
@@ -61,3 +63,27 @@ def accepted_credentials(secret_content: dict[str, str]) -> dict[str, str]:
             f" remove them (accepted keys: {', '.join(ACCEPTED_KEYS)})"
         )
     return secret_content
+
+
+def credential_environment(secret_content: dict[str, str]) -> dict[str, str]:
+    """Turn storage-credential secret keys into the variables the storage libraries read.
+
+    Only the keys of `ENVIRONMENT_VARIABLES` become variables. A GCS
+    service-account key is a file for Google's libraries: its variable names
+    the file `credential_files` writes.
+    """
+    environment = {
+        ENVIRONMENT_VARIABLES[key]: value
+        for key, value in secret_content.items()
+        if key in ENVIRONMENT_VARIABLES
+    }
+    if GCS_CREDENTIALS_KEY in secret_content:
+        environment["GOOGLE_APPLICATION_CREDENTIALS"] = GCS_CREDENTIALS_FILE
+    return environment
+
+
+def credential_files(secret_content: dict[str, str]) -> dict[str, str]:
+    """The files the server reads its credentials from: path -> content."""
+    if GCS_CREDENTIALS_KEY not in secret_content:
+        return {}
+    return {GCS_CREDENTIALS_FILE: secret_content[GCS_CREDENTIALS_KEY]}

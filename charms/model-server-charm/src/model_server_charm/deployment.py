@@ -30,7 +30,7 @@ from collections.abc import Callable
 import ops
 
 from model_server_charm.cluster import Cluster
-from model_server_charm.config import ServerConfig
+from model_server_charm.config import CharmConfig
 from model_server_charm.k8s_resources import ResourceRequirements, wanted_resources
 from model_server_charm.kubernetes_problems import (
     KUBERNETES_ERRORS,
@@ -38,10 +38,10 @@ from model_server_charm.kubernetes_problems import (
     Write,
     problem_status,
 )
-from model_server_charm.runtimes import Runtime
 from model_server_charm.serverless import (
     ImageResourceError,
     InferenceServiceState,
+    Predictor,
     render_inference_service,
 )
 
@@ -65,7 +65,7 @@ class Deployment(Cluster):
     # --- reconcile -----------------------------------------------------------------
 
     def reconcile_sidecar(
-        self, config: ServerConfig, local_model_ready: Callable[[], bool]
+        self, config: CharmConfig, local_model_ready: Callable[[], bool]
     ) -> None:
         """Limits on the StatefulSet; a leftover InferenceService deleted once the unit serves.
 
@@ -114,19 +114,19 @@ class Deployment(Cluster):
 
     def reconcile_serverless(
         self,
-        runtime: Runtime,
-        config: ServerConfig,
+        config: CharmConfig,
+        predictor: Predictor,
         image: Callable[[], str],
         local_model_ready: Callable[[], bool],
     ) -> bool:
-        """An InferenceService, and no limits of the charm's on the StatefulSet once it serves.
+        """An InferenceService running `predictor`; the StatefulSet's limits go once it serves.
 
         Returns whether the unit may stop its own server: the InferenceService
         is Ready, the configuration asks for devices the predictor needs, or the
         unit's server does not serve the model anyway. Not after a fault.
         """
         try:
-            return self._reconcile_serverless(runtime, config, image, local_model_ready)
+            return self._reconcile_serverless(config, predictor, image, local_model_ready)
         except KubernetesProblemError as problem:
             self.problem = problem.status
         except KUBERNETES_ERRORS as error:
@@ -135,8 +135,8 @@ class Deployment(Cluster):
 
     def _reconcile_serverless(
         self,
-        runtime: Runtime,
-        config: ServerConfig,
+        config: CharmConfig,
+        predictor: Predictor,
         image: Callable[[], str],
         local_model_ready: Callable[[], bool],
     ) -> bool:
@@ -145,7 +145,7 @@ class Deployment(Cluster):
             raise self._blocked(KSERVE_MISSING)
         frees_devices = bool(wanted_resources(config).extended)
         if self.leader:
-            self._apply_inference_service(runtime, config, image, frees_devices)
+            self._apply_inference_service(config, predictor, image, frees_devices)
         live = services.get()
         served = live is not None and InferenceServiceState.from_object(live).ready
         if served and self.leader and self.statefulset.needs_apply(NO_LIMITS):
@@ -153,7 +153,11 @@ class Deployment(Cluster):
         return served or frees_devices or not local_model_ready()
 
     def _apply_inference_service(
-        self, runtime: Runtime, config: ServerConfig, image: Callable[[], str], frees_devices: bool
+        self,
+        config: CharmConfig,
+        predictor: Predictor,
+        image: Callable[[], str],
+        frees_devices: bool,
     ) -> None:
         statefulset = self.statefulset
         try:
@@ -161,7 +165,7 @@ class Deployment(Cluster):
         except ImageResourceError as error:
             raise self._blocked(str(error)) from error
         obj = render_inference_service(
-            runtime,
+            predictor,
             config,
             app=self.app,
             namespace=self.namespace,
@@ -193,21 +197,24 @@ class Deployment(Cluster):
 
     # --- status --------------------------------------------------------------------
 
-    def status(self, config: ServerConfig, local_serving: bool) -> ops.StatusBase | None:
+    def status(
+        self, config: CharmConfig, served: str, local_serving: bool
+    ) -> ops.StatusBase | None:
         """The Kubernetes side's contribution to the unit status (None: nothing to say)."""
         if self.problem is not None:
             return self.problem
         try:
-            if config.deployment_mode == "serverless":
-                return self._serverless_status(config, local_serving)
+            if config.server.deployment_mode == "serverless":
+                return self._serverless_status(served, local_serving)
             return self._sidecar_status(config)
         except KubernetesProblemError as problem:
             return problem.status
         except KUBERNETES_ERRORS as error:
-            required = config.deployment_mode == "serverless" or bool(wanted_resources(config))
+            serverless = config.server.deployment_mode == "serverless"
+            required = serverless or bool(wanted_resources(config))
             return problem_status(error, self.app, required=required)
 
-    def _sidecar_status(self, config: ServerConfig) -> ops.StatusBase | None:
+    def _sidecar_status(self, config: CharmConfig) -> ops.StatusBase | None:
         if self.leftover_inference_service:
             return ops.WaitingStatus(
                 f"{self.inference_services.name} serves until this unit's model is ready,"
@@ -224,7 +231,7 @@ class Deployment(Cluster):
             return ops.WaitingStatus(f"cannot schedule pod {pods[0]}{more}")
         return None
 
-    def _serverless_status(self, config: ServerConfig, local_serving: bool) -> ops.StatusBase:
+    def _serverless_status(self, served: str, local_serving: bool) -> ops.StatusBase:
         services = self.inference_services
         if not services.kserve_installed():
             return ops.BlockedStatus(KSERVE_MISSING)
@@ -235,7 +242,7 @@ class Deployment(Cluster):
             return ops.WaitingStatus(f"waiting for {who} to create {services.name}{meanwhile}")
         state = InferenceServiceState.from_object(live)
         if state.ready:
-            return ops.ActiveStatus(f"{config.model_name} ready at {state.url}")
+            return ops.ActiveStatus(f"{served} ready at {state.url}")
         detail = ": ".join(part for part in (state.reason, state.message) if part)
         return ops.WaitingStatus(
             f"InferenceService {services.name} not ready:"

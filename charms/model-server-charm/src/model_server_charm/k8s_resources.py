@@ -33,11 +33,10 @@ from lightkube.resources.core_v1 import Node, Pod
 from lightkube.types import PatchType
 from lightkube.utils.quantity import parse_quantity
 
-from model_server_charm.config import ServerConfig
+from model_server_charm.config import CharmConfig
 
 # The field manager that owns the charm's fields on every object it applies.
 FIELD_MANAGER = "kserve-bundle"
-GPU_RESOURCE = "nvidia.com/gpu"
 # Quantities the scheduler counts as whole devices rather than cpu/memory.
 NATIVE_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
 # Juju labels every pod of an application with its name.
@@ -91,18 +90,14 @@ class ResourceRequirements:
         return bool(self.limits or self.requests)
 
 
-def wanted_resources(config: ServerConfig) -> ResourceRequirements:
+def wanted_resources(config: CharmConfig) -> ResourceRequirements:
     """The server container's resources as the configuration asks for them."""
     limits: dict[str, str] = {}
-    if config.cpu:
-        limits["cpu"] = config.cpu
-    if config.memory:
-        limits["memory"] = config.memory
-    extended: dict[str, str] = {}
-    if config.gpu_count:
-        extended[GPU_RESOURCE] = str(config.gpu_count)
-    if config.fpga_count:
-        extended[config.fpga_resource] = str(config.fpga_count)
+    if config.server.cpu:
+        limits["cpu"] = config.server.cpu
+    if config.server.memory:
+        limits["memory"] = config.server.memory
+    extended = {name: str(count) for name, count in config.extended_resources().items()}
     return ResourceRequirements(limits={**limits, **extended}, requests=extended)
 
 

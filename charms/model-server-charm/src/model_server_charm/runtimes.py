@@ -48,6 +48,8 @@ class Runtime:
     """One model server: how to start it and what it can do."""
 
     name: str
+    # The server family (families/): how the server is run, watched and asked.
+    family: str
     server_module: str
     display_name: str
     max_workers: int
@@ -55,6 +57,10 @@ class Runtime:
     protocols: tuple[Protocol, ...]
     example: Example
     environment: dict[str, str] = field(default_factory=dict[str, str])
+    # The runtime's own option groups (options.RUNTIME_GROUPS), declared only in its charm.
+    options: tuple[str, ...] = ()
+    # Juju defaults of options that differ from the charms' usual ones (option name -> value).
+    option_defaults: dict[str, Any] = field(default_factory=dict[str, Any])
     hardware: tuple[Hardware, ...] = ()
     # Observability files (model_server_charm/observability/…) naming the server's metrics.
     alert_rules: tuple[str, ...] = DEFAULT_ALERT_RULES
@@ -70,12 +76,15 @@ def _runtime_from_entry(name: str, entry: dict[str, Any]) -> Runtime:
     example = entry["example"]
     return Runtime(
         name=name,
+        family=entry["family"],
         server_module=entry["server-module"],
         display_name=entry["display-name"],
         max_workers=int(entry["max-workers"]),
         model_formats=tuple(entry["model-formats"]),
         protocols=tuple(entry["protocols"]),
         environment={str(k): str(v) for k, v in entry["environment"].items()},
+        options=tuple(entry.get("options", ())),
+        option_defaults=dict(entry.get("option-defaults", {})),
         hardware=tuple(entry["hardware"]),
         alert_rules=tuple(entry.get("alert-rules", DEFAULT_ALERT_RULES)),
         dashboards=tuple(entry.get("dashboards", DEFAULT_DASHBOARDS)),

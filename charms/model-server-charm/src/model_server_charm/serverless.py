@@ -10,12 +10,10 @@ Decisions:
 - The InferenceService is named `<app>-isvc`, not `<app>`: KServe creates a
   Service named after the InferenceService (an ExternalName to the Knative
   gateway) and would take over the Service Juju created for the application.
-- The predictor runs exactly `workload.server_command` (one source of the
-  command), with two differences KServe imposes: the HTTP port is 8080 (KServe's
-  model agent and routing assume it), and a remote `model-uri` becomes
-  `STORAGE_URI`, which makes KServe's storage initializer download the model to
-  /mnt/models before the server starts, so the server reads `--model_dir=/mnt/models`.
-  An absolute path is a path inside the rock and is passed through unchanged.
+- The predictor runs what the server family says (`ServerFamily.predictor`):
+  the charm's own command line, on port 8080 (KServe's model agent and routing
+  assume it), with models where KServe's storage initializer or model agent
+  puts them (/mnt/models).
 - The InferenceService is owned (ownerReferences) by the application's
   StatefulSet, so Kubernetes deletes it with the application even if the
   charm's removal hooks never run.
@@ -23,7 +21,7 @@ Decisions:
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,15 +32,13 @@ from lightkube import ApiError, Client
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
-from model_server_charm import workload
-from model_server_charm.config import ServerConfig
+from model_server_charm.config import CharmConfig
 from model_server_charm.k8s_resources import (
     FIELD_MANAGER,
     Owner,
     ResourceRequirements,
     is_not_found,
 )
-from model_server_charm.runtimes import Runtime
 
 InferenceService = create_namespaced_resource(
     "serving.kserve.io", "v1beta1", "InferenceService", "inferenceservices"
@@ -59,6 +55,15 @@ STORAGE_MOUNT = "/mnt/models"
 NAME_SUFFIX = "-isvc"
 # The OCI image resource every model-server charm declares for its server container.
 IMAGE_RESOURCE = "server-image"
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """What KServe's predictor container runs."""
+
+    command: Sequence[str]
+    environment: dict[str, str]
+
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("model_server_charm", "templates"),
@@ -82,30 +87,9 @@ def labels(app: str) -> dict[str, str]:
     return {"app.juju.is/created-by": app, "app.kubernetes.io/part-of": "kserve-bundle"}
 
 
-def predictor_config(runtime: Runtime, config: ServerConfig) -> ServerConfig:
-    """The configuration the predictor's server runs with (port and model directory)."""
-    model_dir = config.model_uri if config.model_uri.startswith("/") else STORAGE_MOUNT
-    grpc_port = config.grpc_port if config.grpc_port != KSERVE_HTTP_PORT else KSERVE_HTTP_PORT + 1
-    return dataclasses.replace(
-        config,
-        runtime=runtime,
-        http_port=KSERVE_HTTP_PORT,
-        grpc_port=grpc_port,
-        model_uri=model_dir,
-    )
-
-
-def predictor_environment(runtime: Runtime, config: ServerConfig) -> dict[str, str]:
-    """The predictor's environment: the server's own plus STORAGE_URI for a remote model."""
-    environment = workload.server_environment(runtime, config, {})
-    if not config.model_uri.startswith("/"):
-        environment["STORAGE_URI"] = config.model_uri
-    return environment
-
-
 def render_inference_service(
-    runtime: Runtime,
-    config: ServerConfig,
+    predictor: Predictor,
+    config: CharmConfig,
     *,
     app: str,
     namespace: str,
@@ -114,22 +98,21 @@ def render_inference_service(
     owner: Owner | None = None,
     image_pull_secrets: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The InferenceService that serves this configuration, as a plain object."""
-    predictor = predictor_config(runtime, config)
+    """The InferenceService whose predictor runs `predictor`, as a plain object."""
     text = _TEMPLATES.get_template("inferenceservice.yaml.j2").render(
         name=inference_service_name(app),
         namespace=namespace,
         labels=labels(app),
         owner=owner,
         image=image,
-        command=workload.server_command(runtime, predictor),
-        env=predictor_environment(runtime, config),
+        command=list(predictor.command),
+        env=predictor.environment,
         http_port=KSERVE_HTTP_PORT,
         resources=resources.to_dict(),
-        min_replicas=config.min_replicas,
-        max_replicas=config.max_replicas,
-        scale_metric=config.autoscaling_metric,
-        scale_target=config.autoscaling_target,
+        min_replicas=config.server.min_replicas,
+        max_replicas=config.server.max_replicas,
+        scale_metric=config.server.autoscaling_metric,
+        scale_target=config.server.autoscaling_target,
         image_pull_secrets=image_pull_secrets,
     )
     return yaml.safe_load(text)

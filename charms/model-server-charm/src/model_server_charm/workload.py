@@ -1,234 +1,205 @@
-"""The model server as the charm runs it: its Pebble layer and its HTTP API.
+"""`Workload`: everything the charm asks of the server container's Pebble.
 
-The command line built here is the contract with the rock (see
-`rocks/common/kserve_launcher`): the workload tests and the benchmark start
-real servers from exactly this command, so what is tested is what is deployed.
+The charm computes what should run (layers, files); this class makes Pebble
+match in one pass — files, layers, one replan, checks — and is the only place
+that talks to Pebble. A Pebble fault (not reachable, a service that exits as
+soon as it starts, a refused push) never escapes: it becomes `problem`, the
+status this hook reports, and the next hook tries again.
 """
 
 from __future__ import annotations
 
-import http.client
-import shlex
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
-from typing import Literal
+import logging
+from collections.abc import Iterable, Mapping
 
 import ops
 
-from model_server_charm.bounded import MAX_ANSWER_BYTES
-from model_server_charm.config import ServerConfig
-from model_server_charm.credentials import ENVIRONMENT_VARIABLES, GCS_CREDENTIALS_KEY
-from model_server_charm.runtimes import Protocol, Runtime
+from model_server_charm.layer import ALIVE_CHECK, READY_CHECK, SERVER_USER
 
-# The rock's launcher runs the server module and makes /metrics sum every worker process.
-LAUNCHER_MODULE = "kserve_launcher"
-# Shipped by every KServe rock: uvicorn and kserve loggers at WARNING (no line per request).
-QUIET_LOG_CONFIG = "/etc/kserve/log-config-quiet.yaml"
-# prometheus_client multiprocess directory; the launcher empties it when the server starts.
-METRICS_DIR = "/tmp/kserve-metrics"
-# Where the launcher writes why the server exited, so the charm can say it in its status.
-SERVER_ERROR_FILE = "/tmp/kserve-server-error.txt"
-SERVER_ERROR_FILE_ENV = "KSERVE_LAUNCHER_ERROR_FILE"
+logger = logging.getLogger(__name__)
 
-# Matches FastAPI's warning by its message, which is the same in fastapi 0.136 and 0.165.
-FASTAPI_WARNING_FILTER = "ignore:ORJSONResponse is deprecated"
-
-# Where the server finds a GCS service-account key from the storage-credentials secret.
-GCS_CREDENTIALS_FILE = "/etc/kserve/credentials/gcs.json"
-
-# The container the rock runs in (charmcraft.yaml `containers`), in the pod and in the StatefulSet.
-WORKLOAD_CONTAINER = "server"
-
-READY_CHECK = "ready"
-ALIVE_CHECK = "alive"
-CHECK_PERIOD = "10s"
-CHECK_THRESHOLD = 3
-# The user the rocks declare as run-user; the server never runs as root.
-SERVER_USER = "_daemon_"
+RETRY = "retrying on the next hook"
+# The last lines of a failed start's task log are the server's own last words.
+START_LOG_LINES = 3
 
 
-def server_command(runtime: Runtime, config: ServerConfig) -> list[str]:
-    """The server's argv: the rock's launcher, the runtime's module and the charm's flags."""
-    argv = [
-        "python3",
-        "-m",
-        LAUNCHER_MODULE,
-        runtime.server_module,
-        f"--model_name={config.model_name}",
-        f"--model_dir={config.model_uri}",
-        f"--http_port={config.http_port}",
-        f"--grpc_port={config.grpc_port}",
-        f"--workers={config.workers}",
-    ]
-    if not config.log_requests:
-        argv += ["--enable_latency_logging=false", f"--log_config_file={QUIET_LOG_CONFIG}"]
-    return argv
+def start_failure(error: ops.pebble.ChangeError) -> str:
+    """Why a service did not start, from Pebble's change: its error and its last log lines.
 
-
-def credential_environment(secret_content: dict[str, str]) -> dict[str, str]:
-    """Turn storage-credential secret keys into the variables kserve-storage reads.
-
-    Only the keys of `credentials.ENVIRONMENT_VARIABLES` become variables. A GCS
-    service-account key is a file for Google's libraries: its variable names
-    the file `credential_files` writes.
+    Pebble's error ends with one line per failed task, the reason in parentheses:
+    `- Start service "x" (cannot start service: exited quickly with code 1)`.
     """
-    environment = {
-        ENVIRONMENT_VARIABLES[key]: value
-        for key, value in secret_content.items()
-        if key in ENVIRONMENT_VARIABLES
-    }
-    if GCS_CREDENTIALS_KEY in secret_content:
-        environment["GOOGLE_APPLICATION_CREDENTIALS"] = GCS_CREDENTIALS_FILE
-    return environment
+    last_line = error.err.strip().splitlines()[-1] if error.err.strip() else ""
+    reason = last_line[last_line.find("(") + 1 : -1] if last_line.endswith(")") else last_line
+    log = [line for task in error.change.tasks for line in task.log or []]
+    tail = " | ".join(line.strip() for line in log[-START_LOG_LINES:])
+    return f"{reason}: {tail}" if tail else reason
 
 
-def credential_files(secret_content: dict[str, str]) -> dict[str, str]:
-    """The files the server reads its credentials from: path -> content."""
-    if GCS_CREDENTIALS_KEY not in secret_content:
-        return {}
-    return {GCS_CREDENTIALS_FILE: secret_content[GCS_CREDENTIALS_KEY]}
+class Workload:
+    """The workload container, as far as the charm drives its server through Pebble."""
 
+    def __init__(
+        self,
+        container: ops.Container,
+        service_name: str,
+        image_hint: str,
+        failure_file: str | None,
+    ):
+        self.container = container
+        self.service_name = service_name
+        # Where the server leaves why it stopped (None: nowhere).
+        self.failure_file = failure_file
+        # What the operator checks when the service cannot even start (the rock attached).
+        self.image_hint = image_hint
+        # What Pebble refused in this hook, for the status.
+        self.problem: ops.StatusBase | None = None
 
-def server_environment(
-    runtime: Runtime, config: ServerConfig, credentials: dict[str, str]
-) -> dict[str, str]:
-    """Everything the server process needs in its environment."""
-    # The charm's own variables come last: nothing from a secret overrides them.
-    environment = {
-        **credential_environment(credentials),
-        **runtime.environment,
-        "PROMETHEUS_MULTIPROC_DIR": METRICS_DIR,
-        SERVER_ERROR_FILE_ENV: SERVER_ERROR_FILE,
-    }
-    if not config.log_requests:
-        # FastAPI warns on every response that kserve's ORJSONResponse is
-        # deprecated (a UserWarning, re-armed per request): with quiet logs it
-        # would be the only line each request still writes.
-        environment["PYTHONWARNINGS"] = FASTAPI_WARNING_FILTER
-    return environment
+    def can_connect(self) -> bool:
+        """Whether Pebble in the container answers."""
+        return self.container.can_connect()
 
+    # --- changes ---------------------------------------------------------------------
 
-def ready_url(config: ServerConfig, host: str = "localhost") -> str:
-    """The model's readiness URL (the server's own /v2/health/ready is always true)."""
-    return f"http://{host}:{config.http_port}/v2/models/{config.model_name}/ready"
+    def serve(
+        self,
+        layers: Mapping[str, ops.pebble.LayerDict],
+        files: Mapping[str, str],
+        managed_files: Iterable[str],
+    ) -> bool:
+        """Write the files, add the layers and replan: the server runs what they say.
 
-
-def live_url(config: ServerConfig, host: str = "localhost") -> str:
-    """The server's liveness URL."""
-    return f"http://{host}:{config.http_port}/v2/health/live"
-
-
-def build_layer(
-    runtime: Runtime, config: ServerConfig, environment: dict[str, str]
-) -> ops.pebble.LayerDict:
-    """The Pebble layer that runs the server with this configuration.
-
-    The alive check starts disabled: the server opens its port only once the
-    model has loaded, which can take minutes, and an armed liveness check would
-    restart it mid-download. The charm starts the check once the model is ready.
-    """
-    return {
-        "summary": f"{runtime.display_name} model server",
-        "services": {
-            runtime.service_name: {
-                "override": "replace",
-                "summary": f"KServe {runtime.display_name} server",
-                "command": shlex.join(server_command(runtime, config)),
-                "startup": "enabled",
-                "user": SERVER_USER,
-                "environment": environment,
-                "on-check-failure": {ALIVE_CHECK: "restart"},
-            }
-        },
-        "checks": {
-            READY_CHECK: {
-                "override": "replace",
-                "level": "ready",
-                "period": CHECK_PERIOD,
-                "threshold": CHECK_THRESHOLD,
-                "http": {"url": ready_url(config)},
-            },
-            ALIVE_CHECK: {
-                "override": "replace",
-                "level": "alive",
-                "startup": "disabled",
-                "period": CHECK_PERIOD,
-                "threshold": CHECK_THRESHOLD,
-                "http": {"url": live_url(config)},
-            },
-        },
-    }
-
-
-class ServerUnreachableError(Exception):
-    """The server did not answer at all (not listening, or timed out)."""
-
-
-@dataclass(frozen=True)
-class ServerAnswer:
-    """One HTTP answer from the model server."""
-
-    status: int
-    body: str
-    latency_ms: float
-
-    @property
-    def ok(self) -> bool:
-        """Whether the server accepted the request."""
-        return 200 <= self.status < 300
-
-
-class ModelServerClient:
-    """A small client for the KServe v1/v2 REST API of one served model."""
-
-    def __init__(self, base_url: str, model_name: str, timeout: float = 30):
-        self.base_url = base_url.rstrip("/")
-        self.model_name = model_name
-        self.timeout = timeout
-
-    @classmethod
-    def on_port(
-        cls, port: int, model_name: str, host: str = "localhost", timeout: float = 30
-    ) -> ModelServerClient:
-        """A client for a server in this pod (sidecar mode) or on this machine (tests)."""
-        return cls(f"http://{host}:{port}", model_name, timeout)
-
-    def infer_path(self, protocol: Protocol) -> str:
-        """The endpoint a request of this protocol goes to."""
-        if protocol == "v1":
-            return f"/v1/models/{self.model_name}:predict"
-        return f"/v2/models/{self.model_name}/infer"
-
-    def infer(self, protocol: Protocol, body: bytes) -> ServerAnswer:
-        """Send one inference request and return the server's answer, whatever its status."""
-        return self._request("POST", self.infer_path(protocol), body)
-
-    def model_ready(self) -> bool:
-        """Whether the model is loaded and answering."""
+        `managed_files` are the paths the charm may write; those not in `files`
+        are removed. Returns whether the plan changed (the server restarted).
+        """
         try:
-            return self._request("GET", f"/v2/models/{self.model_name}/ready").ok
-        except ServerUnreachableError:
+            self._write_files(files, managed_files)
+            changed = self._add_layers(layers)
+            if changed and self.failure_file and self.container.exists(self.failure_file):
+                # The reason of an earlier failure is stale under a new plan.
+                self.container.remove_path(self.failure_file)
+            # Pebble restarts only the services whose plan changed.
+            self.container.replan()
+            self._start_inactive(READY_CHECK)  # serverless mode stops it
+        except ops.pebble.ChangeError as error:
+            self._record(
+                ops.BlockedStatus(
+                    f"the server exits as soon as it starts ({start_failure(error)}):"
+                    f" {self.image_hint}"
+                )
+            )
             return False
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot start the server", error)
+            return False
+        return changed
 
-    def _request(
-        self, method: Literal["GET", "POST"], path: str, body: bytes | None = None
-    ) -> ServerAnswer:
-        request = urllib.request.Request(
-            self.base_url + path,
-            data=body,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        started = time.perf_counter()
+    def add_layers(self, layers: Mapping[str, ops.pebble.LayerDict]) -> None:
+        """Add layers without (re)starting anything (e.g. log targets while stopped)."""
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                status = response.status
-                text = response.read(MAX_ANSWER_BYTES).decode(errors="replace")
-        except urllib.error.HTTPError as error:
-            status, text = error.code, error.read(MAX_ANSWER_BYTES).decode(errors="replace")
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
-            raise ServerUnreachableError(f"{self.base_url}{path}: {error}") from error
-        latency_ms = (time.perf_counter() - started) * 1000
-        return ServerAnswer(status=status, body=text, latency_ms=latency_ms)
+            self._add_layers(layers)
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot update the plan", error)
+
+    def arm_alive_check(self) -> None:
+        """Start the liveness check: the model serves, so a hung server is now restarted."""
+        try:
+            self._start_inactive(ALIVE_CHECK)
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot start the alive check", error)
+
+    def stop(self) -> None:
+        """Stop the server and its checks.
+
+        Juju probes the pod through Pebble's health endpoint: a failing alive
+        check would get the container restarted, a failing ready check would keep
+        the pod unready and stall every StatefulSet rollout.
+        """
+        try:
+            service = self.container.get_services(self.service_name).get(self.service_name)
+            if service is not None and service.is_running():
+                self.container.stop(self.service_name)
+            active = [
+                name
+                for name, check in self.container.get_checks().items()
+                if check.status != ops.pebble.CheckStatus.INACTIVE
+            ]
+            if active:
+                self.container.stop_checks(*active)
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot stop the server", error)
+
+    # --- reads -----------------------------------------------------------------------
+
+    def plan_log_targets(self) -> Mapping[str, ops.pebble.LogTarget]:
+        """The log targets in the plan now (empty when Pebble cannot say)."""
+        try:
+            return self.container.get_plan().log_targets
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot read the plan", error)
+            return {}
+
+    def service(self) -> ops.pebble.ServiceInfo | None:
+        """The server's service as Pebble reports it (None: not planned, or Pebble silent)."""
+        try:
+            return self.container.get_services(self.service_name).get(self.service_name)
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot read the server's state", error)
+            return None
+
+    def is_running(self) -> bool:
+        """Whether the server's service runs."""
+        service = self.service()
+        return service is not None and service.is_running()
+
+    def failure_reason(self, limit: int) -> str:
+        """Why the server last exited, as it recorded it, shortened to `limit`."""
+        if self.failure_file is None:
+            return ""
+        try:
+            reason = self.container.pull(self.failure_file).read(limit + 1).strip()
+        except ops.pebble.PathError as error:
+            if error.kind != "not-found":
+                self._pebble_fault("cannot read why the server stopped", error)
+            return ""  # no file: the server has not failed under this plan
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot read why the server stopped", error)
+            return ""
+        if len(reason) > limit:
+            reason = reason[: limit - 1] + "…"
+        return reason
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _write_files(self, files: Mapping[str, str], managed_files: Iterable[str]) -> None:
+        for path, content in files.items():
+            self.container.push(
+                path,
+                content,
+                make_dirs=True,
+                permissions=0o400,
+                user=SERVER_USER,
+                group=SERVER_USER,
+            )
+        for path in managed_files:
+            if path not in files and self.container.exists(path):
+                self.container.remove_path(path)
+
+    def _add_layers(self, layers: Mapping[str, ops.pebble.LayerDict]) -> bool:
+        before = self.container.get_plan().to_dict()
+        for name, layer in layers.items():
+            self.container.add_layer(name, layer, combine=True)
+        return self.container.get_plan().to_dict() != before
+
+    def _start_inactive(self, check: str) -> None:
+        info = self.container.get_checks(check).get(check)
+        if info is not None and info.status == ops.pebble.CheckStatus.INACTIVE:
+            self.container.start_checks(check)
+
+    def _pebble_fault(self, what: str, error: ops.pebble.Error) -> None:
+        self._record(ops.WaitingStatus(f"{what}: Pebble: {error}; {RETRY}"))
+
+    def _record(self, status: ops.StatusBase) -> None:
+        logger.warning("server container: %s", status.message)
+        if self.problem is None:
+            self.problem = status

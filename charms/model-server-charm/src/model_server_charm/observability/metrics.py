@@ -27,7 +27,7 @@ from typing import Any
 import ops
 from cosl import JujuTopology
 
-from model_server_charm.config import ServerConfig
+from model_server_charm.config import CharmConfig
 from model_server_charm.observability import rules
 from model_server_charm.runtimes import Runtime
 
@@ -38,26 +38,26 @@ METRICS_PATH = "/metrics"
 JOB_NAME = "model-server"
 
 
-def scrape_jobs(config: ServerConfig) -> list[dict[str, Any]]:
+def scrape_jobs(config: CharmConfig) -> list[dict[str, Any]]:
     """The scrape jobs this application asks for: its units' /metrics on the HTTP port."""
-    if config.deployment_mode == "serverless":
+    if config.server.deployment_mode == "serverless":
         return []
     return [
         {
             "job_name": JOB_NAME,
             "metrics_path": METRICS_PATH,
-            "static_configs": [{"targets": [f"*:{config.http_port}"]}],
+            "static_configs": [{"targets": [f"*:{config.server.http_port}"]}],
         }
     ]
 
 
 def published_rules(
-    runtime: Runtime, config: ServerConfig, topology: JujuTopology
+    runtime: Runtime, config: CharmConfig, topology: JujuTopology
 ) -> dict[str, Any]:
     """The alert rules sent to Prometheus: none when no unit is scraped."""
     if not scrape_jobs(config):
         return {"groups": []}
-    return rules.alert_rules(runtime.alert_rules, topology, config.latency_alert_threshold)
+    return rules.alert_rules(runtime.alert_rules, topology, config.server.latency_alert_threshold)
 
 
 class MetricsEndpointProvider(ops.Object):
@@ -88,7 +88,7 @@ class MetricsEndpointProvider(ops.Object):
         relation = self._charm.on[self._relation_name]
         return (relation.relation_created, relation.relation_changed)
 
-    def publish(self, config: ServerConfig) -> None:
+    def publish(self, config: CharmConfig) -> None:
         """Write this unit's address and, on the leader, the job and rules, to every relation."""
         relations = self.model.relations[self._relation_name]
         if not relations:

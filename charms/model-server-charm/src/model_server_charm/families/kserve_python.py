@@ -1,0 +1,167 @@
+"""The `kserve-python` family: KServe's Python model servers, run through the rock's launcher.
+
+The command line built here is the contract with the rocks (see
+`rocks/common/kserve_launcher`): the workload tests and the benchmark start
+real servers from exactly this command, so what is tested is what is deployed.
+Every server of the family takes kserve's ModelServer flags plus
+`--model_dir`; a runtime's own options add their flags and variables
+(`options.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model_server_charm import validation
+from model_server_charm.bounded import quote
+from model_server_charm.config import CharmConfig
+from model_server_charm.credentials import credential_environment
+from model_server_charm.families.base import ServerFamily
+from model_server_charm.options import OptionGroup
+from model_server_charm.runtimes import Protocol
+from model_server_charm.serverless import KSERVE_HTTP_PORT, STORAGE_MOUNT, Predictor
+
+# The rock's launcher runs the server module and makes /metrics sum every worker process.
+LAUNCHER_MODULE = "kserve_launcher"
+# Shipped by every KServe rock: uvicorn and kserve loggers at WARNING (no line per request).
+QUIET_LOG_CONFIG = "/etc/kserve/log-config-quiet.yaml"
+# prometheus_client multiprocess directory; the launcher empties it when the server starts.
+METRICS_DIR = "/tmp/kserve-metrics"
+# Where the launcher writes why the server exited, so the charm can say it in its status.
+SERVER_ERROR_FILE = "/tmp/kserve-server-error.txt"
+SERVER_ERROR_FILE_ENV = "KSERVE_LAUNCHER_ERROR_FILE"
+# Matches FastAPI's warning by its message, which is the same in fastapi 0.136 and 0.165.
+FASTAPI_WARNING_FILTER = "ignore:ORJSONResponse is deprecated"
+
+
+def infer_path(model_name: str, protocol: Protocol) -> str:
+    """Where a KServe server takes an inference request of this protocol."""
+    if protocol == "v1":
+        return f"/v1/models/{model_name}:predict"
+    return f"/v2/models/{model_name}/infer"
+
+
+def ready_path(model_name: str) -> str:
+    """The model's readiness (the server's own /v2/health/ready is always true on a predictor)."""
+    return f"/v2/models/{model_name}/ready"
+
+
+@dataclass(frozen=True)
+class KServeModelOptions(OptionGroup):
+    """The options of every KServe Python server: one model, its name, the worker processes."""
+
+    name = "kserve-model"
+
+    model_name: str = "model"
+    model_uri: str = ""
+    workers: int = 2
+    log_requests: bool = False
+
+    def problems(self, config: CharmConfig) -> list[str]:
+        """Every problem with these options (all of them, none when valid)."""
+        problems: list[str] = []
+        if not validation.MODEL_NAME.fullmatch(self.model_name):
+            problems.append(
+                f"model-name={quote(self.model_name)}: use lowercase letters, digits, '.', '_'"
+                " or '-' (at most 63, starting and ending with a letter or digit)"
+            )
+        if not self.model_uri:
+            problems.append(
+                "model-uri is not set: point it at the model"
+                " (gs://, s3://, https://, hf:// or an absolute path)"
+            )
+        elif problem := validation.model_uri_problem(self.model_uri):
+            shown = validation.without_credentials(self.model_uri)
+            problems.append(f"model-uri={quote(shown)}: {problem}")
+        cap = config.max_workers()
+        if not 1 <= self.workers <= cap:
+            problems.append(
+                f"workers={self.workers}: {config.runtime.display_name} runs 1 to {cap} worker"
+                " processes as configured"
+            )
+        return problems
+
+
+class KServePython(ServerFamily):
+    """KServe's Python servers (`python3 -m kserve_launcher <module> …`)."""
+
+    option_groups = (KServeModelOptions,)
+    failure_file = SERVER_ERROR_FILE
+
+    def command(self, config: CharmConfig) -> list[str]:
+        """`python3 -m kserve_launcher <module>` with the model, ports, workers and logging."""
+        model = config.group(KServeModelOptions)
+        argv = [
+            "python3",
+            "-m",
+            LAUNCHER_MODULE,
+            self.runtime.server_module,
+            f"--model_name={model.model_name}",
+            f"--model_dir={model.model_uri}",
+            f"--http_port={config.server.http_port}",
+            f"--grpc_port={config.server.grpc_port}",
+            f"--workers={model.workers}",
+            *config.server_arguments(),
+        ]
+        if not model.log_requests:
+            argv += ["--enable_latency_logging=false", f"--log_config_file={QUIET_LOG_CONFIG}"]
+        return argv
+
+    def environment(self, config: CharmConfig, credentials: dict[str, str]) -> dict[str, str]:
+        """Credentials, the runtime's fixed variables, then the charm's own."""
+        # The charm's own variables come last: nothing from a secret overrides them.
+        environment = {
+            **credential_environment(credentials),
+            **self.runtime.environment,
+            **config.server_environment(),
+            "PROMETHEUS_MULTIPROC_DIR": METRICS_DIR,
+            SERVER_ERROR_FILE_ENV: SERVER_ERROR_FILE,
+        }
+        if not config.group(KServeModelOptions).log_requests:
+            # FastAPI warns on every response that kserve's ORJSONResponse is
+            # deprecated (a UserWarning, re-armed per request): with quiet logs it
+            # would be the only line each request still writes.
+            environment["PYTHONWARNINGS"] = FASTAPI_WARNING_FILTER
+        return environment
+
+    def ready_path(self, config: CharmConfig) -> str:
+        """The model's readiness (the server's /v2/health/ready is always true)."""
+        return ready_path(config.group(KServeModelOptions).model_name)
+
+    def infer_path(self, config: CharmConfig, protocol: Protocol) -> str:
+        """The v1 or v2 inference path of the model."""
+        return infer_path(config.group(KServeModelOptions).model_name, protocol)
+
+    def serves_the_example(self, config: CharmConfig) -> bool:
+        """Whether model-uri is the runtime's upstream example model."""
+        return config.group(KServeModelOptions).model_uri == self.runtime.example.model_uri
+
+    def predictor(self, config: CharmConfig) -> Predictor:
+        """The same command, with the two differences KServe imposes.
+
+        The HTTP port is 8080 (KServe's routing and model agent assume it), and a
+        remote `model-uri` becomes STORAGE_URI, which makes KServe's storage
+        initializer download the model to /mnt/models before the server starts;
+        an absolute path is a path inside the rock and is passed through.
+        """
+        model_uri = config.group(KServeModelOptions).model_uri
+        local = model_uri.startswith("/")
+        grpc_port = config.server.grpc_port
+        predictor = config.replace(
+            http_port=KSERVE_HTTP_PORT,
+            grpc_port=grpc_port if grpc_port != KSERVE_HTTP_PORT else KSERVE_HTTP_PORT + 1,
+            model_uri=model_uri if local else STORAGE_MOUNT,
+        )
+        environment = self.environment(predictor, {})
+        if not local:
+            environment["STORAGE_URI"] = model_uri
+        return Predictor(command=self.command(predictor), environment=environment)
+
+    def served(self, config: CharmConfig) -> str:
+        """The model's name."""
+        return config.group(KServeModelOptions).model_name
+
+    def loading_message(self, config: CharmConfig) -> str:
+        """Which model loads, from where."""
+        model = config.group(KServeModelOptions)
+        return f"loading model {model.model_name} from {model.model_uri}"

@@ -1,0 +1,171 @@
+"""Option groups: the options only some charms have, each group a dataclass of its own.
+
+Every charm has the shared options (`config.ServerConfig`). On top of them a
+charm has its server family's group (e.g. the KServe servers' model options)
+and the groups its runtime names in runtimes.yaml (`options:` and
+`hardware:`). A group is declared in the charmcraft.yaml of those charms only,
+validated here, and says itself how it reaches the server (flags, environment
+variables, container resources), so no code outside it asks which runtime it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import Field, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from model_server_charm import validation
+from model_server_charm.bounded import quote
+
+if TYPE_CHECKING:
+    from model_server_charm.config import CharmConfig
+
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+class OptionGroup:
+    """What every option group can say; each says nothing unless it overrides it.
+
+    Every group is a frozen dataclass whose fields are its Juju options.
+    """
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+    # Its declaration in charmcraft.yaml: charms/model-server-charm/options/<name>.yaml.j2.
+    name: ClassVar[str]
+
+    def problems(self, config: CharmConfig) -> list[str]:
+        """What is wrong with these options, one entry per problem (all of them)."""
+        return []
+
+    def server_arguments(self) -> list[str]:
+        """Flags these options add to the server's command line."""
+        return []
+
+    def server_environment(self) -> dict[str, str]:
+        """Variables these options add to the server's environment."""
+        return {}
+
+    def extended_resources(self) -> dict[str, int]:
+        """Devices these options ask for (resource name -> count)."""
+        return {}
+
+    def max_workers(self) -> int | None:
+        """A cap these options put on the number of worker processes (None: none)."""
+        return None
+
+
+@dataclass(frozen=True)
+class ThreadOptions(OptionGroup):
+    """`nthread`: the framework's threads per prediction (xgboost, lightgbm, predictive)."""
+
+    name = "threads"
+
+    nthread: int = 1
+
+    def problems(self, config: CharmConfig) -> list[str]:
+        """Every problem with these options (all of them, none when valid)."""
+        if self.nthread < 1:
+            return [f"nthread={self.nthread}: must be 1 or more"]
+        return []
+
+    def server_arguments(self) -> list[str]:
+        """Flags these options add to the server's command line."""
+        return [f"--nthread={self.nthread}"]
+
+
+@dataclass(frozen=True)
+class PredictProbaOptions(OptionGroup):
+    """`predict-proba`: answer class probabilities instead of classes (PREDICT_PROBA)."""
+
+    name = "predict-proba"
+
+    predict_proba: bool = False
+
+    def server_environment(self) -> dict[str, str]:
+        """Variables these options add to the server's environment."""
+        return {"PREDICT_PROBA": "true"} if self.predict_proba else {}
+
+
+@dataclass(frozen=True)
+class FrameworkOptions(OptionGroup):
+    """`framework`: which library the predictive server loads the model with."""
+
+    name = "framework"
+
+    FRAMEWORKS: ClassVar[tuple[str, ...]] = ("sklearn", "xgboost", "lightgbm")
+    # The server forces lightgbm models to one worker process.
+    SINGLE_WORKER: ClassVar[frozenset[str]] = frozenset({"lightgbm"})
+
+    framework: str = "sklearn"
+
+    def problems(self, config: CharmConfig) -> list[str]:
+        """Every problem with these options (all of them, none when valid)."""
+        if self.framework not in self.FRAMEWORKS:
+            return [f"framework={quote(self.framework)}: use one of {', '.join(self.FRAMEWORKS)}"]
+        return []
+
+    def server_arguments(self) -> list[str]:
+        """Flags these options add to the server's command line."""
+        return [f"--framework={self.framework}"]
+
+    def max_workers(self) -> int | None:
+        """The cap these options put on worker processes."""
+        return 1 if self.framework in self.SINGLE_WORKER else None
+
+
+@dataclass(frozen=True)
+class GpuOptions(OptionGroup):
+    """`gpu-count`: GPUs for the server container."""
+
+    name = "gpu"
+
+    gpu_count: int = 0
+
+    def problems(self, config: CharmConfig) -> list[str]:
+        """Every problem with these options (all of them, none when valid)."""
+        if self.gpu_count < 0:
+            return [f"gpu-count={self.gpu_count}: must be 0 (none) or more"]
+        return []
+
+    def extended_resources(self) -> dict[str, int]:
+        """Devices these options ask for (resource name -> count)."""
+        return {GPU_RESOURCE: self.gpu_count} if self.gpu_count > 0 else {}
+
+
+@dataclass(frozen=True)
+class FpgaOptions(OptionGroup):
+    """`fpga-count` of the device plugin's `fpga-resource`, for the server container."""
+
+    name = "fpga"
+
+    fpga_count: int = 0
+    fpga_resource: str = ""
+
+    def problems(self, config: CharmConfig) -> list[str]:
+        """Every problem with these options (all of them, none when valid)."""
+        problems: list[str] = []
+        if self.fpga_count < 0:
+            problems.append(f"fpga-count={self.fpga_count}: must be 0 (none) or more")
+        if self.fpga_count and not self.fpga_resource:
+            problems.append(
+                "fpga-count is set but fpga-resource is empty: name the device plugin's resource"
+                " (for example xilinx.com/fpga-xilinx_u250_gen3x16_xdma_shell_4_1-0)"
+            )
+        if self.fpga_resource and not validation.RESOURCE_NAME.fullmatch(self.fpga_resource):
+            problems.append(
+                f"fpga-resource={quote(self.fpga_resource)}: not an extended resource name"
+                " (<domain>/<name>, for example amd.com/xilinx_u55c_gen3x16_xdma_base_3-0)"
+            )
+        return problems
+
+    def extended_resources(self) -> dict[str, int]:
+        """Devices these options ask for (resource name -> count)."""
+        if self.fpga_count > 0 and self.fpga_resource:
+            return {self.fpga_resource: self.fpga_count}
+        return {}
+
+
+# The groups a runtime names in runtimes.yaml (`options:` and `hardware:`).
+RUNTIME_GROUPS = {
+    kind.name: kind for kind in (ThreadOptions, PredictProbaOptions, FrameworkOptions)
+}
+HARDWARE_GROUPS = {kind.name: kind for kind in (GpuOptions, FpgaOptions)}
