@@ -26,8 +26,6 @@ import math
 import re
 import socket
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +47,6 @@ RATE_INTERVAL = "1m"
 SCRAPE_TIMEOUT = 60.0
 # Bounded traffic: enough for every stage's histogram, a few seconds of serving.
 PREDICT_REQUESTS = 200
-EXPLAIN_REQUESTS = 20
 TRAFFIC_BATCHES = 10
 BATCH_PAUSE_S = 0.5
 # Grafana's value of a variable set to "All" (the dashboards' allValue).
@@ -193,12 +190,10 @@ def test_proteus_dashboard_and_alerts_against_prometheus(tmp_path: Path):
 # --- KServe runtimes ---------------------------------------------------------------
 
 
-def _send_batch(client: ServedModel, runtime: Runtime, predicts: int, explains: int) -> int:
-    """Requests through every stage: the runtime's example predicts, then explains.
+def _send_batch(client: ServedModel, runtime: Runtime, predicts: int) -> int:
+    """The runtime's example, `predicts` times (through preprocess, predict, postprocess).
 
-    The runtime has no explainer, so explain requests fail, but kserve times
-    the explain stage before it fails: that is what the explain panels show.
-    Returns how many predict requests were answered.
+    Returns how many were answered.
     """
     example = runtime.example
     answered = 0
@@ -206,13 +201,6 @@ def _send_batch(client: ServedModel, runtime: Runtime, predicts: int, explains: 
         answer = client.infer(example.protocol, example.request_json.encode())
         assert answer.ok, answer
         answered += 1
-    explain = f"{client.base_url}/v1/models/{client.model_name}:explain"
-    for _ in range(explains):
-        request = urllib.request.Request(
-            explain, data=example.request_json.encode(), method="POST"
-        )
-        with contextlib.suppress(urllib.error.HTTPError):
-            urllib.request.urlopen(request, timeout=10).close()
     return answered
 
 
@@ -262,15 +250,10 @@ def test_kserve_server_scraped_with_the_published_job(charm: ThinCharm, tmp_path
             # happens after Prometheus has seen them, so the rest is spread
             # over several scrapes, as real traffic would be.
             client = server.client
-            answered = _send_batch(client, runtime, 1, 1)
-            prom.wait_for(f"request_explain_seconds_count{{{topology}}}", bool, SCRAPE_TIMEOUT)
+            answered = _send_batch(client, runtime, 1)
+            prom.wait_for(f"request_predict_seconds_count{{{topology}}}", bool, SCRAPE_TIMEOUT)
             for _ in range(TRAFFIC_BATCHES):
-                answered += _send_batch(
-                    client,
-                    runtime,
-                    PREDICT_REQUESTS // TRAFFIC_BATCHES,
-                    EXPLAIN_REQUESTS // TRAFFIC_BATCHES,
-                )
+                answered += _send_batch(client, runtime, PREDICT_REQUESTS // TRAFFIC_BATCHES)
                 time.sleep(BATCH_PAUSE_S)
             prom.wait_for(
                 f"sum(request_predict_seconds_count{{{topology}}})",
