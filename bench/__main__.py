@@ -84,7 +84,7 @@ def server_module_origin() -> str:
 def measure(command: Command, endpoint: Endpoint, wrk: Wrk, log_path: Path) -> Measurement:
     """Start one server, check it answers, load it, and read its request count."""
     with running(command, endpoint, log_path, READY_TIMEOUT_S) as server:
-        answer = server.client.infer("v1", RUNTIME.example.request_json.encode())
+        answer = server.client.infer("v1", RUNTIME.examples[0].request_json.encode())
         if not answer.ok:
             raise ServerStartError(f"{command.label}: the first prediction failed: {answer.body}")
         url = f"{endpoint.base_url}{server.client.infer_path('v1')}"
@@ -145,7 +145,7 @@ def main(argv: list[str]) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="kserve-bench-") as directory:
         scratch = Path(directory)
-        wrk = Wrk.prepare(scratch, RUNTIME.example.request_json, load)
+        wrk = Wrk.prepare(scratch, RUNTIME.examples[0].request_json, load)
         model = train_iris_model(scratch / "model")
         endpoint = Endpoint(MODEL_NAME, scratch / "model", free_port(), free_port())
         if args.levers:
@@ -161,7 +161,7 @@ def main(argv: list[str]) -> int:
         for command in commands:
             print(f"  {command.label}: {command}")
         # The same instances every HTTP request carries, without HTTP.
-        inputs = numpy.array(RUNTIME.example.request["instances"])
+        inputs = numpy.array(RUNTIME.examples[0].request["instances"])
         ceiling = in_process_rate(model.predict, inputs, CEILING_S)
         measurements: list[Measurement] = []
         try:

@@ -66,7 +66,7 @@ class LocalApplication:
 
 
 def charm_name(runtime: Runtime) -> str:
-    """The runtime's charm, named as scripts/render_charmcraft.py names it."""
+    """The runtime's charm, named as scripts/render_charms.py names it."""
     return f"{runtime.name}-server"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from scripts.kserve_rocks import ROCKS_DIR, KServeRock, KServeRocks, load_kserve_rocks
 from scripts.rendering import render_template, write_or_check
@@ -21,7 +22,7 @@ README_TEMPLATE = ROCKS_DIR / "README.rock.md.j2"
 
 def render_rock(rocks: KServeRocks, rock: KServeRock) -> dict[str, str]:
     """A rock's rendered files, by file name."""
-    context = {
+    context: dict[str, Any] = {
         "rock": rock,
         "kserve_version": rocks.kserve_version,
         "source_tag": rocks.source_tag,

@@ -1,6 +1,6 @@
 """Render files from Jinja2 templates, and check that committed renderings are current.
 
-Used by scripts/render_charmcraft.py and scripts/render_rockcraft.py. Each
+Used by scripts/render_charms.py and scripts/render_rockcraft.py. Each
 renders a set of files; run without arguments a script writes them, with
 --check (as `tox -e lint` runs it) it writes nothing and fails when a
 committed file differs from its rendering.
@@ -18,13 +18,16 @@ import jinja2
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def render_template(template: Path, **context: Any) -> str:
+def render_template(
+    template: Path, filters: Mapping[str, Callable[..., Any]] | None = None, **context: Any
+) -> str:
     """One template rendered; an undefined name is an error, not an empty string."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(template.parent),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+    environment.filters.update(filters or {})
     return environment.get_template(template.name).render(**context)
 
 

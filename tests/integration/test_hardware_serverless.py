@@ -27,7 +27,7 @@ from lightkube.types import PatchType
 
 from model_server_charm import serverless
 from model_server_charm.runtimes import RUNTIMES, Runtime
-from scripts.render_charmcraft import charm_name
+from scripts.render_charms import charm_name
 from tests.integration.conftest import charm_to_deploy, image_for
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ async def test_deploy(ops_test: OpsTest):
         str(await charm_to_deploy(ops_test, charm_name(RUNTIME))),
         application_name=APP,
         resources={"server-image": image_for(RUNTIME.server_module)},
-        config={"model-uri": RUNTIME.example.model_uri},
+        config={"model-uri": RUNTIME.examples[0].model_uri},
         trust=True,
     )
     await ops_test.model.wait_for_idle(apps=[APP], status="active", timeout=DEPLOY_TIMEOUT_SECONDS)
@@ -136,7 +136,7 @@ async def test_fpga_count_reaches_the_statefulset(
         str(await charm_to_deploy(ops_test, charm_name(runtime))),
         application_name=app,
         resources={"server-image": image_for(runtime.server_module)},
-        config={"model-uri": runtime.example.model_uri},
+        config={"model-uri": runtime.examples[0].model_uri},
         trust=True,
     )
     application = ops_test.model.applications[app]

@@ -61,7 +61,7 @@ async def test_deploy_serves_the_example_model(ops_test: OpsTest):
         str(charm),
         application_name=APP,
         resources={"server-image": image_for(RUNTIME.server_module)},
-        config={"model-uri": RUNTIME.example.model_uri},
+        config={"model-uri": RUNTIME.examples[0].model_uri},
         trust=True,
     )
     await ops_test.model.wait_for_idle(apps=[APP], status="active", timeout=DEPLOY_TIMEOUT_SECONDS)
@@ -72,12 +72,12 @@ async def test_deploy_serves_the_example_model(ops_test: OpsTest):
 async def test_smoke_test_gets_the_documented_answer(ops_test: OpsTest):
     results = await _completed_results(ops_test, "smoke-test")
     assert results["result"].startswith("passed: the example model")
-    assert json.loads(results["response"]) == RUNTIME.example.expected
+    assert json.loads(results["response"]) == RUNTIME.examples[0].expected
 
 
 async def test_predict_v1(ops_test: OpsTest):
     results = await _completed_results(
-        ops_test, "predict", payload=RUNTIME.example.request_json, protocol="v1"
+        ops_test, "predict", payload=RUNTIME.examples[0].request_json, protocol="v1"
     )
     assert results["status-code"] == "200"
     assert json.loads(results["response"]) == {"predictions": [1, 1]}

@@ -221,7 +221,9 @@ def assert_serves(engine: str, container: str, port: int, charm: ThinCharm, mode
     base_url = f"http://127.0.0.1:{host_port(engine, container, port)}"
     wait_until_ready(engine, container, base_url, model)
     assert http("GET", f"{base_url}/v2/health/live")[0] == 200
-    example = charm.charm_type.runtime.example
+    example = charm.charm_type.runtime.default_example
+    if example is None or example.expected is None:
+        pytest.skip(f"{charm.name}: no upstream example answer to compare")
     status, answer = http("POST", f"{base_url}/v1/models/{model}:predict", example.request)
     assert (status, json.loads(answer)) == (200, example.expected)
     status, metrics = http("GET", f"{base_url}/metrics")

@@ -12,15 +12,26 @@ from ops import pebble, testing
 from model_server_charm import k8s_resources, layer
 from model_server_charm.charm import WORKLOAD_CONTAINER
 from model_server_charm.families import family_for
-from tests.charms import THIN_CHARMS, ThinCharm
+from tests.charms import THIN_CHARMS, ThinCharm, charm_config
+from tests.unit.examples import CHARM_EXAMPLES, MODEL_URI, CharmExample
 from tests.unit.fake_kube import FakeKube
 from tests.unit.fake_server import FakeModelServer, serve_fake
-
-MODEL_URI = "s3://models/iris"
 
 
 @pytest.fixture(params=THIN_CHARMS, ids=[charm.name for charm in THIN_CHARMS])
 def charm(request: pytest.FixtureRequest) -> ThinCharm:
+    return request.param
+
+
+@pytest.fixture(params=THIN_CHARMS, ids=[charm.name for charm in THIN_CHARMS])
+def every_charm(request: pytest.FixtureRequest) -> ThinCharm:
+    """Every charm, where a module's `charm` is one charm only."""
+    return request.param
+
+
+@pytest.fixture(params=CHARM_EXAMPLES)
+def charm_example(request: pytest.FixtureRequest) -> CharmExample:
+    """A charm and one of its runtime's examples."""
     return request.param
 
 
@@ -90,8 +101,8 @@ def container(
 
 def planned_layer(charm: ThinCharm, **options: Any) -> pebble.Layer:
     """The layer the charm plans for these options (used to start from a running server)."""
-    family = family_for(charm.charm_type.runtime)
-    return pebble.Layer(family.layer(family.config_from(options), {}))
+    runtime = charm.charm_type.runtime
+    return pebble.Layer(family_for(runtime).layer(charm_config(runtime, **options), {}))
 
 
 def running_container(

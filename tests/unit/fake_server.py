@@ -27,6 +27,8 @@ class FakeModelServer:
     ready: bool = True
     status: int = 200
     answer: Any = field(default_factory=lambda: {"predictions": [1, 1]})
+    # What GET /v2/models/<name> (model metadata) answers.
+    metadata: Any = field(default_factory=lambda: {"name": "model"})
     requests: list[tuple[str, Any]] = field(default_factory=list[tuple[str, Any]])
 
 
@@ -51,6 +53,8 @@ def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path.endswith("/ready"):
                 self._reply(200 if fake.ready else 503, {"ready": fake.ready})
+            elif self.path.startswith("/v2/models/") and self.path.count("/") == 3:
+                self._reply(200 if fake.ready else 503, fake.metadata)
             else:
                 self._reply(404, {"error": "not found"})
 

@@ -20,7 +20,8 @@ from model_server_charm import layer
 from model_server_charm.charm import ModelServerCharm
 from model_server_charm.families import family_for
 from model_server_charm.runtimes import RUNTIMES
-from scripts.render_charmcraft import charm_name, render
+from scripts.render_charms import charm_name, render
+from tests.charms import charm_config
 from tests.k8s_schemas import kserve_crd_problem
 from tests.unit.conftest import MODEL_URI
 
@@ -66,8 +67,7 @@ def image_resource(tmp_path: Path, registrypath: str = REGISTRY_PATH) -> testing
 def server_container() -> testing.Container:
     """A workload container whose server runs the default plan, checks up."""
     runtime = ACCEL
-    family = family_for(runtime)
-    server_layer = family.layer(family.config_from({"model_uri": MODEL_URI}), {})
+    server_layer = family_for(runtime).layer(charm_config(runtime, model_uri=MODEL_URI), {})
     return testing.Container(
         "server",
         can_connect=True,

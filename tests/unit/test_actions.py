@@ -10,8 +10,9 @@ import pytest
 from ops import testing
 
 from model_server_charm.actions import MAX_PAYLOAD_BYTES
-from tests.charms import ThinCharm
+from tests.charms import THIN_CHARMS, ThinCharm
 from tests.unit.conftest import MODEL_URI, running_container
+from tests.unit.examples import CharmExample, documented_answer, selecting
 from tests.unit.fake_server import FakeModelServer
 
 
@@ -109,36 +110,41 @@ def test_predict_fails_on_invalid_config(ctx: testing.Context[Any], charm: ThinC
 
 
 def test_smoke_test_checks_the_documented_answer_for_the_example_model(
-    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+    charm_example: CharmExample, fake: FakeModelServer
 ):
-    example = charm.charm_type.runtime.example
-    fake.answer = example.expected
-    ctx.run(
-        ctx.on.action("smoke-test"), _state(charm, fake.port, **{"model-uri": example.model_uri})
-    )
+    charm, example = charm_example
+    fake.answer = documented_answer(example)
+    ctx = testing.Context(charm.charm_type)
+    ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port, **selecting(example)))
     assert ctx.action_results is not None
-    assert ctx.action_results["result"].startswith("passed: the example model")
-    assert fake.requests[0][1] == example.request
+    expected = "passed: the example model" if example.expected else "passed: well-formed"
+    assert ctx.action_results["result"].startswith(expected)
+    path, body = fake.requests[0]
+    # The example as documented (an OpenAI request also names the served model).
+    assert {key: body[key] for key in example.request} == example.request
+    assert path.startswith(("/v1/", "/v2/", "/openai/"))
 
 
 def test_smoke_test_fails_on_a_wrong_answer_from_the_example_model(
-    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+    charm_example: CharmExample, fake: FakeModelServer
 ):
-    example = charm.charm_type.runtime.example
-    fake.answer = {"predictions": ["something else"]}
+    charm, example = charm_example
+    if example.expected is None:
+        pytest.skip(f"{charm.name}'s example has no documented answer to compare")
+    fake.answer = {"predictions": ["something else"], "outputs": [], "choices": []}
+    ctx = testing.Context(charm.charm_type)
     with pytest.raises(testing.ActionFailed, match="smoke test failed: expected"):
-        ctx.run(
-            ctx.on.action("smoke-test"),
-            _state(charm, fake.port, **{"model-uri": example.model_uri}),
-        )
+        ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port, **selecting(example)))
 
 
 def test_smoke_test_checks_shape_for_another_model(
-    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+    charm_example: CharmExample, fake: FakeModelServer
 ):
-    protocol = charm.charm_type.runtime.example.protocol
-    fake.answer = {"predictions": [0]} if protocol == "v1" else {"outputs": []}
-    ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port))
+    charm, example = charm_example
+    fake.answer = {"predictions": [0], "outputs": [], "choices": []}
+    ctx = testing.Context(charm.charm_type)
+    options = {**example.when, "model-uri": "s3://models/another"}
+    ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port, **options))
     assert ctx.action_results is not None
     assert ctx.action_results["result"].startswith("passed: well-formed answer")
 
@@ -152,17 +158,29 @@ def test_smoke_test_checks_shape_for_another_model(
     ],
 )
 def test_smoke_test_failures(
-    ctx: testing.Context[Any],
-    charm: ThinCharm,
-    fake: FakeModelServer,
-    status: int,
-    answer: Any,
-    reason: str,
+    charm_example: CharmExample, fake: FakeModelServer, status: int, answer: Any, reason: str
 ):
+    charm, example = charm_example
     fake.status, fake.answer = status, answer
+    ctx = testing.Context(charm.charm_type)
     with pytest.raises(testing.ActionFailed) as failed:
-        ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port))
+        ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port, **example.when))
     assert reason in failed.value.message
+
+
+def test_without_an_example_the_smoke_test_checks_readiness_and_metadata(
+    fake: FakeModelServer,
+):
+    fake.metadata = {"name": "model", "platform": "autogluon"}
+    charm = next(c for c in THIN_CHARMS if not c.charm_type.runtime.examples)
+    ctx = testing.Context(charm.charm_type)
+    ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port))
+    assert ctx.action_results is not None
+    assert ctx.action_results["result"].startswith("passed: the model is ready")
+    assert json.loads(ctx.action_results["response"]) == fake.metadata
+    fake.ready = False
+    with pytest.raises(testing.ActionFailed, match="smoke test failed: the model is not ready"):
+        ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port))
 
 
 def _shifted(document: Any, delta: float) -> Any:
@@ -182,15 +200,15 @@ def _shifted(document: Any, delta: float) -> Any:
     ids=["just-inside-0.05", "just-inside-minus-0.05", "just-over-0.05", "just-under-minus-0.05"],
 )
 def test_smoke_test_tolerates_0_05_around_the_documented_numbers(
-    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer, delta: float, passes: bool
+    charm_example: CharmExample, fake: FakeModelServer, delta: float, passes: bool
 ):
-    example = charm.charm_type.runtime.example
+    charm, example = charm_example
+    if example.judge != "exact" or _shifted(example.expected, delta) == example.expected:
+        pytest.skip(f"{charm.name}'s documented answer holds no numbers compared as they are")
     fake.answer = _shifted(example.expected, delta)
-    if fake.answer == example.expected:
-        pytest.skip(f"{charm.name}'s documented answer holds no numbers")
-    state = _state(charm, fake.port, **{"model-uri": example.model_uri})
+    ctx = testing.Context(charm.charm_type)
     try:
-        ctx.run(ctx.on.action("smoke-test"), state)
+        ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port, **selecting(example)))
         outcome = "passed"
     except testing.ActionFailed as failed:
         outcome = failed.message

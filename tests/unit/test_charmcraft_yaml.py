@@ -33,7 +33,7 @@ from charmcraft.models.project import CharmcraftProject, PlatformCharm
 from model_server_charm.config import ServerConfig
 from model_server_charm.families import family_for
 from model_server_charm.runtimes import RUNTIMES, Runtime
-from scripts.render_charmcraft import charm_name, render
+from scripts.render_charms import charm_name, render
 from tests.charms import charm_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -168,7 +168,8 @@ def test_defaults_make_a_valid_configuration_once_the_model_is_set(path: pathlib
         for name, option in options.items()
         if "default" in option
     }
-    values["model_uri"] = runtime.example.model_uri
+    example = runtime.default_example
+    values["model_uri"] = example.model_uri if example else "s3://models/any"
     config = charm_config(runtime, **values)
     assert config.runtime is runtime
 

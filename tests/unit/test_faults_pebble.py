@@ -18,10 +18,17 @@ from scenario import mocking
 
 from model_server_charm import credentials
 from model_server_charm.families import kserve_python
-from tests.charms import ThinCharm
+from tests.charms import REPRESENTATIVE, ThinCharm
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
 from tests.unit.k8s_helpers import image_resource, require_kserve_crds
+
+
+@pytest.fixture
+def charm() -> ThinCharm:
+    """Pebble faults are handled by the shared implementation: one charm shows it."""
+    return REPRESENTATIVE
+
 
 GONE = pebble.ConnectionError("cannot connect to /charm/containers/server/pebble.socket")
 REFUSED = pebble.APIError({}, 500, "Internal Server Error", "cannot acquire state lock")

@@ -15,11 +15,17 @@ from ops import pebble, testing
 
 from model_server_charm import k8s_resources
 from model_server_charm.k8s_resources import ResourceRequirements
-from tests.charms import ThinCharm, charm_config
+from tests.charms import REPRESENTATIVE, ThinCharm, charm_config
 from tests.unit.conftest import MODEL_URI, container
 from tests.unit.fake_kube import FakeKube, node, unschedulable_pod
 from tests.unit.fake_server import FakeModelServer
 from tests.unit.k8s_helpers import ACCEL, ACCEL_APP, FPGA, NAMESPACE, accel_context, state
+
+
+@pytest.fixture
+def charm() -> ThinCharm:
+    """Limits are the shared implementation's: one charm shows it."""
+    return REPRESENTATIVE
 
 
 def _patches(kube: FakeKube) -> list[dict[str, Any]]:

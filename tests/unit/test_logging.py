@@ -5,11 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from ops import pebble, testing
 
 from model_server_charm.observability import logs
-from tests.charms import ThinCharm
+from tests.charms import REPRESENTATIVE, ThinCharm
 from tests.unit.conftest import MODEL_URI, container
+
+
+@pytest.fixture
+def charm() -> ThinCharm:
+    """Log forwarding is the shared implementation's: one charm shows it."""
+    return REPRESENTATIVE
+
 
 MODEL = testing.Model(name="serving", uuid="8d6b04a5-1b8e-4c2b-9a52-2a4f0e6b1c3d")
 PUSH_0 = "http://loki-0.loki-endpoints.cos.svc.cluster.local:3100/loki/api/v1/push"

@@ -15,6 +15,14 @@ from tests.charms import ThinCharm
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
 
+# The flags each runtime's own options add with their Juju defaults, by value.
+RUNTIME_FLAGS = {
+    "xgboost": ["--nthread=1"],
+    "lightgbm": ["--nthread=1"],
+    "predictive": ["--framework=sklearn", "--nthread=1"],
+    "huggingface": ["--backend=auto", "--dtype=auto"],
+}
+
 
 def _service(out: testing.State, charm: ThinCharm) -> pebble.Service:
     return out.get_container("server").plan.services[charm.charm_type.runtime.service_name]
@@ -42,6 +50,7 @@ def test_config_changed_plans_the_server(
         "--http_port=8080",
         "--grpc_port=8081",
         "--workers=1",
+        *RUNTIME_FLAGS.get(runtime.name, []),
         "--enable_latency_logging=false",
         f"--log_config_file={kserve_python.QUIET_LOG_CONFIG}",
     ]

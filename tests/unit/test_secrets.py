@@ -9,8 +9,15 @@ from typing import Any
 import pytest
 from ops import testing
 
-from tests.charms import ThinCharm
+from tests.charms import REPRESENTATIVE, ThinCharm
 from tests.unit.conftest import MODEL_URI, container, running_container
+
+
+@pytest.fixture
+def charm() -> ThinCharm:
+    """Credentials are the shared implementation's: one charm shows it."""
+    return REPRESENTATIVE
+
 
 GCS_FILE = "/etc/kserve/credentials/gcs.json"
 

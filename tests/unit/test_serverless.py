@@ -86,7 +86,7 @@ def _predictor(obj: dict[str, Any]) -> dict[str, Any]:
 def test_rendered_inference_service_is_valid_for_every_runtime(runtime: Runtime):
     config = charm_config(
         runtime,
-        model_uri=runtime.example.model_uri,
+        model_uri=MODEL_URI,
         deployment_mode="serverless",
         cpu="1",
         memory="2Gi",

@@ -13,10 +13,17 @@ import pytest
 from ops import testing
 
 from model_server_charm.config import ConfigError
-from tests.charms import ThinCharm, charm_config
+from tests.charms import BY_NAME, REPRESENTATIVE, ThinCharm, charm_config
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
 from tests.unit.k8s_helpers import ACCEL
+
+
+@pytest.fixture
+def charm() -> ThinCharm:
+    """Validation is the shared implementation's: one charm shows it."""
+    return REPRESENTATIVE
+
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -108,15 +115,28 @@ def test_option_values_are_checked_against_their_grammar(
 
 
 @pytest.mark.parametrize(("above_cap", "accepted"), [(0, True), (1, False)], ids=["cap", "cap+1"])
-def test_workers_are_capped_per_runtime(
-    ctx: testing.Context[Any], charm: ThinCharm, above_cap: int, accepted: bool
-):
-    workers = charm.charm_type.runtime.max_workers + above_cap
+def test_workers_are_capped_per_runtime(every_charm: ThinCharm, above_cap: int, accepted: bool):
+    workers = every_charm.charm_type.runtime.max_workers + above_cap
     state = testing.State(
         config={"model-uri": MODEL_URI, "workers": workers}, containers={container()}
     )
+    ctx = testing.Context(every_charm.charm_type)
     out = ctx.run(ctx.on.config_changed(), state)
     assert (f"workers={workers}:" not in out.unit_status.message) == accepted
+
+
+@pytest.mark.parametrize(
+    ("framework", "workers", "accepted"),
+    [("lightgbm", 1, True), ("lightgbm", 2, False), ("xgboost", 2, True), ("sklearn", 8, True)],
+)
+def test_a_lightgbm_model_needs_one_worker(framework: str, workers: int, accepted: bool):
+    predictive = BY_NAME["predictive-server"]
+    options = {"model-uri": MODEL_URI, "framework": framework, "workers": workers}
+    ctx = testing.Context(predictive.charm_type)
+    out = ctx.run(ctx.on.config_changed(), testing.State(config=options, containers={container()}))
+    refusal = f"workers={workers}: predictive runs 1 to 1 worker processes as configured"
+    assert (refusal not in out.unit_status.message) == accepted
+    assert (out.unit_status.name != "blocked") == accepted
 
 
 @pytest.mark.parametrize(

@@ -100,12 +100,12 @@ def test_predict_reports_the_servers_own_error(charm: ThinCharm, server: Running
 
 def test_smoke_test_compares_the_documented_answer(charm: ThinCharm, server: RunningCharmServer):
     """Served as if it were the upstream example model, the answer is compared exactly."""
-    example_uri = charm.charm_type.runtime.example.model_uri
+    example_uri = charm.charm_type.runtime.examples[0].model_uri
     family = family_for(charm.charm_type.runtime)
     config = _config(charm, server, model_uri=example_uri)
     results = actions.smoke_test(server.client, family, config)
     assert results["result"].startswith("passed: the example model gave the documented answer")
-    assert json.loads(results["response"]) == charm.charm_type.runtime.example.expected
+    assert json.loads(results["response"]) == charm.charm_type.runtime.examples[0].expected
 
 
 def test_smoke_test_checks_shape_for_another_model(charm: ThinCharm, server: RunningCharmServer):

@@ -195,7 +195,7 @@ def _send_batch(client: ServedModel, runtime: Runtime, predicts: int) -> int:
 
     Returns how many were answered.
     """
-    example = runtime.example
+    example = runtime.examples[0]
     answered = 0
     for _ in range(predicts):
         answer = client.infer(example.protocol, example.request_json.encode())

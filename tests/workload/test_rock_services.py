@@ -79,7 +79,7 @@ def test_the_rocks_entrypoint_service_serves_with_the_containers_arguments(
     pebble_dir = tmp_path / "pebble"
     _write_rock_layer(rock, pebble_dir, server_runtime.directory("scratch"))
     service = rock.entrypoint_service
-    example = _runtime(module).example
+    example = _runtime(module).examples[0]
     client = ServedModel.at(port, _model_name(rock), timeout=2)
 
     with running_pebble(

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Generated from charms/model-server-charm/thin/charm.py.j2 by scripts/render_charms.py.
 """The scikit-learn model-server charm: the shared implementation, serving sklearnserver."""
 
 import ops
@@ -8,7 +9,7 @@ from model_server_charm.runtimes import RUNTIMES
 
 
 class SklearnServerCharm(ModelServerCharm):
-    """Serves scikit-learn models (.joblib, .pkl, .pickle) with KServe's sklearnserver."""
+    """Serves scikit-learn models with sklearnserver."""
 
     runtime = RUNTIMES["sklearn"]
 

@@ -210,6 +210,18 @@ class CharmConfig:
         """Every group's devices."""
         return {k: v for group in self.groups for k, v in group.extended_resources().items()}
 
+    def value(self, option: str) -> Any:
+        """The value of a Juju option (`framework`, `model-uri`), None if the charm has none."""
+        field_name = option.replace("-", "_")
+        for group in self.all_groups:
+            if field_name in {f.name for f in dataclasses.fields(group)}:
+                return getattr(group, field_name)
+        return None
+
+    def names_the_model(self) -> bool:
+        """Whether a group other than model-uri says which model to serve."""
+        return any(group.names_the_model() for group in self.groups)
+
     def max_workers(self) -> int:
         """The most worker processes the runtime, as configured, runs."""
         caps = [cap for group in self.groups if (cap := group.max_workers()) is not None]

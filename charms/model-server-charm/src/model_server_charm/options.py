@@ -52,6 +52,10 @@ class OptionGroup:
         """A cap these options put on the number of worker processes (None: none)."""
         return None
 
+    def names_the_model(self) -> bool:
+        """Whether these options say which model to serve (so model-uri may stay empty)."""
+        return False
+
 
 @dataclass(frozen=True)
 class ThreadOptions(OptionGroup):
@@ -113,6 +117,67 @@ class FrameworkOptions(OptionGroup):
 
 
 @dataclass(frozen=True)
+class HuggingFaceOptions(OptionGroup):
+    """The Hugging Face server's model id, task, backend, dtype and context length."""
+
+    name = "huggingface"
+    # The tasks huggingfaceserver serves (its --task values); generative ones answer
+    # on the OpenAI-compatible routes, the others on v1/v2.
+    TASKS: ClassVar[tuple[str, ...]] = (
+        "sequence_classification",
+        "token_classification",
+        "fill_mask",
+        "text_embedding",
+        "text_generation",
+        "text2text_generation",
+        "time_series_forecast",
+    )
+    BACKENDS: ClassVar[tuple[str, ...]] = ("auto", "huggingface", "vllm")
+    DTYPES: ClassVar[tuple[str, ...]] = ("auto", "float32", "float16", "bfloat16", "float", "half")
+
+    model_id: str = ""
+    task: str = ""
+    backend: str = "auto"
+    dtype: str = "auto"
+    max_model_len: int = 0
+
+    def problems(self, config: CharmConfig) -> list[str]:
+        """Every problem with these options (all of them, none when valid)."""
+        problems: list[str] = []
+        if self.model_id and not validation.HF_MODEL_ID.fullmatch(self.model_id):
+            problems.append(
+                f"model-id={quote(self.model_id)}: not a Hugging Face model id"
+                " (<organisation>/<name>, for example distilbert/distilbert-base-uncased)"
+            )
+        for option, value, choices in (
+            ("task", self.task, ("", *self.TASKS)),
+            ("backend", self.backend, self.BACKENDS),
+            ("dtype", self.dtype, self.DTYPES),
+        ):
+            if value not in choices:
+                shown = ", ".join(choice or "(empty: from the model)" for choice in choices)
+                problems.append(f"{option}={quote(value)}: use one of {shown}")
+        if self.max_model_len < 0:
+            problems.append(f"max-model-len={self.max_model_len}: must be 0 (the model's) or more")
+        return problems
+
+    def server_arguments(self) -> list[str]:
+        """Flags these options add to the server's command line."""
+        arguments = [f"--backend={self.backend}", f"--dtype={self.dtype}"]
+        if self.model_id:
+            arguments.append(f"--model_id={self.model_id}")
+        if self.task:
+            arguments.append(f"--task={self.task}")
+        if self.max_model_len:
+            arguments.append(f"--max_model_len={self.max_model_len}")
+        return arguments
+
+    def names_the_model(self) -> bool:
+        """A model id is a model (the server downloads it from the Hub)."""
+        return bool(self.model_id)
+
+
+@dataclass(frozen=True)
 class GpuOptions(OptionGroup):
     """`gpu-count`: GPUs for the server container."""
 
@@ -166,6 +231,7 @@ class FpgaOptions(OptionGroup):
 
 # The groups a runtime names in runtimes.yaml (`options:` and `hardware:`).
 RUNTIME_GROUPS = {
-    kind.name: kind for kind in (ThreadOptions, PredictProbaOptions, FrameworkOptions)
+    kind.name: kind
+    for kind in (ThreadOptions, PredictProbaOptions, FrameworkOptions, HuggingFaceOptions)
 }
 HARDWARE_GROUPS = {kind.name: kind for kind in (GpuOptions, FpgaOptions)}

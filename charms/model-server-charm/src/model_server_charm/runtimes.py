@@ -9,13 +9,18 @@ tests cover it by iterating over `RUNTIMES`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
 import yaml
 
-Protocol = Literal["v1", "v2"]
+# v1 and v2: KServe's REST protocols; openai: the OpenAI-compatible routes of generative models.
+Protocol = Literal["v1", "v2", "openai"]
+# How an answer is compared with the documented one: as it is (floats within a
+# tolerance), or by the index of each row's largest value (class scores).
+Judge = Literal["exact", "argmax"]
 Hardware = Literal["gpu", "fpga"]
 
 # Every KServe Python runtime exports the same request_*_seconds histograms, so
@@ -26,16 +31,24 @@ DEFAULT_DASHBOARDS = ("kserve",)
 
 @dataclass(frozen=True)
 class Example:
-    """The runtime's upstream example, used by the `smoke-test` action.
+    """An upstream example, used by the `smoke-test` action: model, request, documented answer.
 
     `expected` is only meaningful when the served model is `model_uri`; for any
     other model the smoke test can only check that the answer is well formed.
+    An example applies when the charm's options have the values in `when`
+    (e.g. `framework: lightgbm`); one without `when` is the runtime's default.
     """
 
     model_uri: str
     protocol: Protocol
     request: dict[str, Any]
-    expected: dict[str, Any]
+    expected: dict[str, Any] | None
+    judge: Judge = "exact"
+    when: dict[str, Any] = field(default_factory=dict[str, Any])
+
+    def applies(self, value: Callable[[str], Any]) -> bool:
+        """Whether the options (`value` of an option name) are those this example is for."""
+        return all(value(option) == wanted for option, wanted in self.when.items())
 
     @property
     def request_json(self) -> str:
@@ -55,7 +68,8 @@ class Runtime:
     max_workers: int
     model_formats: tuple[str, ...]
     protocols: tuple[Protocol, ...]
-    example: Example
+    # Upstream examples, the default (no `when`) last; none where no public model exists.
+    examples: tuple[Example, ...]
     environment: dict[str, str] = field(default_factory=dict[str, str])
     # The runtime's own option groups (options.RUNTIME_GROUPS), declared only in its charm.
     options: tuple[str, ...] = ()
@@ -66,14 +80,33 @@ class Runtime:
     alert_rules: tuple[str, ...] = DEFAULT_ALERT_RULES
     dashboards: tuple[str, ...] = DEFAULT_DASHBOARDS
 
+    def example_for(self, value: Callable[[str], Any]) -> Example | None:
+        """The example for these option values (`value` of an option name), if any."""
+        return next((example for example in self.examples if example.applies(value)), None)
+
+    @property
+    def default_example(self) -> Example | None:
+        """The example when no option selects another one."""
+        return next((example for example in self.examples if not example.when), None)
+
     @property
     def service_name(self) -> str:
         """The Pebble service name, the same in the rock and in the charm's layer."""
         return self.server_module
 
 
+def _example(entry: dict[str, Any]) -> Example:
+    return Example(
+        model_uri=entry.get("model-uri", ""),
+        protocol=entry["protocol"],
+        request=entry["request"],
+        expected=entry.get("expected"),
+        judge=entry.get("judge", "exact"),
+        when=dict(entry.get("when", {})),
+    )
+
+
 def _runtime_from_entry(name: str, entry: dict[str, Any]) -> Runtime:
-    example = entry["example"]
     return Runtime(
         name=name,
         family=entry["family"],
@@ -88,12 +121,7 @@ def _runtime_from_entry(name: str, entry: dict[str, Any]) -> Runtime:
         hardware=tuple(entry["hardware"]),
         alert_rules=tuple(entry.get("alert-rules", DEFAULT_ALERT_RULES)),
         dashboards=tuple(entry.get("dashboards", DEFAULT_DASHBOARDS)),
-        example=Example(
-            model_uri=example["model-uri"],
-            protocol=example["protocol"],
-            request=example["request"],
-            expected=example["expected"],
-        ),
+        examples=tuple(_example(example) for example in entry.get("examples", ())),
     )
 
 

@@ -17,6 +17,8 @@ MODEL_URI_SCHEMES = ("gs://", "s3://", "hdfs://", "webhdfs://", "http://", "http
 # The model name is part of every URL path and of Kubernetes object names.
 MODEL_NAME = re.compile(r"[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?")
 # An extended resource name as the Kubernetes API accepts it: <dns-prefix>/<name>.
+# A Hugging Face Hub repository id: [<organisation>/]<name>, ASCII letters, digits, '.', '_', '-'.
+HF_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}(?:/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?")
 RESOURCE_NAME = re.compile(
     r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 )

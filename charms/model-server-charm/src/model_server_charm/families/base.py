@@ -18,7 +18,7 @@ import ops
 from model_server_charm import layer
 from model_server_charm.config import CharmConfig
 from model_server_charm.options import HARDWARE_GROUPS, RUNTIME_GROUPS, OptionGroup
-from model_server_charm.runtimes import Protocol, Runtime
+from model_server_charm.runtimes import Example, Protocol, Runtime
 from model_server_charm.server_client import ModelServerClient
 from model_server_charm.serverless import Predictor
 
@@ -84,12 +84,18 @@ class ServerFamily(ABC):
         )
 
     @abstractmethod
-    def infer_path(self, config: CharmConfig, protocol: Protocol) -> str:
-        """Where an inference request of this protocol goes."""
+    def request(
+        self, config: CharmConfig, protocol: Protocol, document: Mapping[str, Any]
+    ) -> tuple[str, bytes]:
+        """Where an inference request of this protocol goes, and the body it carries."""
 
     @abstractmethod
-    def serves_the_example(self, config: CharmConfig) -> bool:
-        """Whether the served model is the runtime's upstream example (smoke-test compares)."""
+    def serves(self, config: CharmConfig, example: Example) -> bool:
+        """Whether the served model is the example's (so its documented answer applies)."""
+
+    @abstractmethod
+    def metadata_path(self, config: CharmConfig) -> str:
+        """The path that describes the served model (the smoke test without an example)."""
 
     @abstractmethod
     def predictor(self, config: CharmConfig) -> Predictor:

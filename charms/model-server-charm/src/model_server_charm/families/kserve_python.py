@@ -10,7 +10,10 @@ Every server of the family takes kserve's ModelServer flags plus
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from model_server_charm import validation
 from model_server_charm.bounded import quote
@@ -18,7 +21,7 @@ from model_server_charm.config import CharmConfig
 from model_server_charm.credentials import credential_environment
 from model_server_charm.families.base import ServerFamily
 from model_server_charm.options import OptionGroup
-from model_server_charm.runtimes import Protocol
+from model_server_charm.runtimes import Example, Protocol
 from model_server_charm.serverless import KSERVE_HTTP_PORT, STORAGE_MOUNT, Predictor
 
 # The rock's launcher runs the server module and makes /metrics sum every worker process.
@@ -30,14 +33,19 @@ METRICS_DIR = "/tmp/kserve-metrics"
 # Where the launcher writes why the server exited, so the charm can say it in its status.
 SERVER_ERROR_FILE = "/tmp/kserve-server-error.txt"
 SERVER_ERROR_FILE_ENV = "KSERVE_LAUNCHER_ERROR_FILE"
+# The OpenAI-compatible routes of generative models (kserve's default prefix, /openai).
+OPENAI_COMPLETIONS_PATH = "/openai/v1/completions"
+OPENAI_CHAT_PATH = "/openai/v1/chat/completions"
 # Matches FastAPI's warning by its message, which is the same in fastapi 0.136 and 0.165.
 FASTAPI_WARNING_FILTER = "ignore:ORJSONResponse is deprecated"
 
 
-def infer_path(model_name: str, protocol: Protocol) -> str:
+def infer_path(model_name: str, protocol: Protocol, chat: bool = False) -> str:
     """Where a KServe server takes an inference request of this protocol."""
     if protocol == "v1":
         return f"/v1/models/{model_name}:predict"
+    if protocol == "openai":
+        return OPENAI_CHAT_PATH if chat else OPENAI_COMPLETIONS_PATH
     return f"/v2/models/{model_name}/infer"
 
 
@@ -66,10 +74,11 @@ class KServeModelOptions(OptionGroup):
                 " or '-' (at most 63, starting and ending with a letter or digit)"
             )
         if not self.model_uri:
-            problems.append(
-                "model-uri is not set: point it at the model"
-                " (gs://, s3://, https://, hf:// or an absolute path)"
-            )
+            if not config.names_the_model():
+                problems.append(
+                    "model-uri is not set: point it at the model"
+                    " (gs://, s3://, https://, hf:// or an absolute path)"
+                )
         elif problem := validation.model_uri_problem(self.model_uri):
             shown = validation.without_credentials(self.model_uri)
             problems.append(f"model-uri={quote(shown)}: {problem}")
@@ -97,7 +106,8 @@ class KServePython(ServerFamily):
             LAUNCHER_MODULE,
             self.runtime.server_module,
             f"--model_name={model.model_name}",
-            f"--model_dir={model.model_uri}",
+            # Without a model-uri another option names the model (huggingface's model-id).
+            *([f"--model_dir={model.model_uri}"] if model.model_uri else []),
             f"--http_port={config.server.http_port}",
             f"--grpc_port={config.server.grpc_port}",
             f"--workers={model.workers}",
@@ -128,13 +138,25 @@ class KServePython(ServerFamily):
         """The model's readiness (the server's /v2/health/ready is always true)."""
         return ready_path(config.group(KServeModelOptions).model_name)
 
-    def infer_path(self, config: CharmConfig, protocol: Protocol) -> str:
-        """The v1 or v2 inference path of the model."""
-        return infer_path(config.group(KServeModelOptions).model_name, protocol)
+    def request(
+        self, config: CharmConfig, protocol: Protocol, document: Mapping[str, Any]
+    ) -> tuple[str, bytes]:
+        """The model's v1/v2 path, or the OpenAI route (with the served model's name)."""
+        name = config.group(KServeModelOptions).model_name
+        if protocol == "openai":
+            # The OpenAI routes serve every model of the server: the body names it.
+            document = {"model": name, **document}
+        path = infer_path(name, protocol, chat="messages" in document)
+        return path, json.dumps(document).encode()
 
-    def serves_the_example(self, config: CharmConfig) -> bool:
-        """Whether model-uri is the runtime's upstream example model."""
-        return config.group(KServeModelOptions).model_uri == self.runtime.example.model_uri
+    def serves(self, config: CharmConfig, example: Example) -> bool:
+        """Whether model-uri is the example's model."""
+        model_uri = config.group(KServeModelOptions).model_uri
+        return bool(example.model_uri) and model_uri == example.model_uri
+
+    def metadata_path(self, config: CharmConfig) -> str:
+        """The v2 model metadata."""
+        return f"/v2/models/{config.group(KServeModelOptions).model_name}"
 
     def predictor(self, config: CharmConfig) -> Predictor:
         """The same command, with the two differences KServe imposes.
@@ -145,15 +167,16 @@ class KServePython(ServerFamily):
         an absolute path is a path inside the rock and is passed through.
         """
         model_uri = config.group(KServeModelOptions).model_uri
-        local = model_uri.startswith("/")
+        # Downloaded by KServe when remote; a path in the rock, or no model-uri, as it is.
+        remote = bool(model_uri) and not model_uri.startswith("/")
         grpc_port = config.server.grpc_port
         predictor = config.replace(
             http_port=KSERVE_HTTP_PORT,
             grpc_port=grpc_port if grpc_port != KSERVE_HTTP_PORT else KSERVE_HTTP_PORT + 1,
-            model_uri=model_uri if local else STORAGE_MOUNT,
+            model_uri=STORAGE_MOUNT if remote else model_uri,
         )
         environment = self.environment(predictor, {})
-        if not local:
+        if remote:
             environment["STORAGE_URI"] = model_uri
         return Predictor(command=self.command(predictor), environment=environment)
 
@@ -164,4 +187,5 @@ class KServePython(ServerFamily):
     def loading_message(self, config: CharmConfig) -> str:
         """Which model loads, from where."""
         model = config.group(KServeModelOptions)
-        return f"loading model {model.model_name} from {model.model_uri}"
+        source = model.model_uri or str(config.value("model-id"))
+        return f"loading model {model.model_name} from {source}"
