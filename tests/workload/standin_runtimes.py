@@ -23,7 +23,9 @@ LIGHTGBM_SETOSA = {
     "petal_length_(cm)": [1.4],
     "petal_width_(cm)": [0.2],
 }
-AUTOGLUON_SETOSA = dict(zip(["sepal_length", "sepal_width", "petal_length", "petal_width"], SETOSA_ROW, strict=True))
+AUTOGLUON_SETOSA = dict(
+    zip(["sepal_length", "sepal_width", "petal_length", "petal_width"], SETOSA_ROW, strict=True)
+)
 SENTENCES = ["Hello, my dog is cute", "I am feeling sad"]
 PMML_SETOSA = {
     "Species": "setosa",
@@ -76,7 +78,9 @@ def v2(tensors: list[dict[str, Any]], answer: Callable[[Any], Any], expected: An
 
 def fp32(rows: list[list[float]]) -> list[dict[str, Any]]:
     """One FP32 tensor of the rows, as upstream's v2 examples send them."""
-    return [{"name": "input-0", "shape": [len(rows), len(rows[0])], "datatype": "FP32", "data": rows}]
+    return [
+        {"name": "input-0", "shape": [len(rows), len(rows[0])], "datatype": "FP32", "data": rows}
+    ]
 
 
 def predictions(response: Any) -> Any:
@@ -130,9 +134,18 @@ COMPLETION = ("cute", "stop")
 GENERATIVE_MODEL = "huggingface-generative"
 
 RUNTIMES = (
-    Runtime("sklearn", "sklearnserver", "tests.workload.models.iris:build_sklearn", iris_class_examples(0)),
-    Runtime("xgboost", "xgbserver", "tests.workload.models.iris:build_xgboost", iris_class_examples(0)),
-    Runtime("lightgbm", "lgbserver", "tests.workload.models.iris:build_lightgbm", LIGHTGBM_EXAMPLES),
+    Runtime(
+        "sklearn",
+        "sklearnserver",
+        "tests.workload.models.iris:build_sklearn",
+        iris_class_examples(0),
+    ),
+    Runtime(
+        "xgboost", "xgbserver", "tests.workload.models.iris:build_xgboost", iris_class_examples(0)
+    ),
+    Runtime(
+        "lightgbm", "lgbserver", "tests.workload.models.iris:build_lightgbm", LIGHTGBM_EXAMPLES
+    ),
     Runtime(
         "pmml",
         "pmmlserver",
@@ -172,7 +185,11 @@ RUNTIMES = (
         "tests.workload.models.huggingface:build_sequence_classifier",
         (
             v1(SENTENCES, predictions, [1, 0]),
-            v2([{"name": "input-0", "shape": [2], "datatype": "BYTES", "data": SENTENCES}], first_output, [1, 0]),
+            v2(
+                [{"name": "input-0", "shape": [2], "datatype": "BYTES", "data": SENTENCES}],
+                first_output,
+                [1, 0],
+            ),
         ),
         marker="huggingface",
         extra_args=("--model_dir={model_dir}",),
@@ -211,9 +228,14 @@ RUNTIMES = (
         "autogluonserver",
         "tests.workload.models.autogluon_iris:build_autogluon",
         (
-            v1([SETOSA_ROW, *VERSICOLOR_ROWS], predictions, ["setosa", "versicolor", "versicolor"]),
+            v1(
+                [SETOSA_ROW, *VERSICOLOR_ROWS], predictions, ["setosa", "versicolor", "versicolor"]
+            ),
             v2(
-                [{"name": name, "shape": [1], "datatype": "FP64", "data": [value]} for name, value in AUTOGLUON_SETOSA.items()],
+                [
+                    {"name": name, "shape": [1], "datatype": "FP64", "data": [value]}
+                    for name, value in AUTOGLUON_SETOSA.items()
+                ],
                 first_output,
                 ["setosa"],
             ),

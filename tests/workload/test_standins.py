@@ -57,7 +57,7 @@ class ServedRuntime:
     endpoint: Endpoint
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        """POST a JSON body and return the JSON answer; fail with the server's words on an error."""
+        """POST a JSON body and return the JSON answer; fail with the server's words if refused."""
         request = urllib.request.Request(
             self.endpoint.base_url + path.format(model=self.endpoint.model_name),
             data=json.dumps(body).encode(),
@@ -70,7 +70,9 @@ class ServedRuntime:
             pytest.fail(f"{path} answered {error.code}: {error.read().decode(errors='replace')}")
 
     def metrics(self) -> str:
-        with urllib.request.urlopen(self.endpoint.base_url + "/metrics", timeout=REQUEST_TIMEOUT_S) as response:
+        with urllib.request.urlopen(
+            self.endpoint.base_url + "/metrics", timeout=REQUEST_TIMEOUT_S
+        ) as response:
             return response.read().decode()
 
 
@@ -78,7 +80,9 @@ def runtimes_dir() -> Path:
     configured = os.environ.get(KSERVE_RUNTIMES_ENV)
     directory = Path(configured) if configured else SHARED_RUNTIMES
     if not directory.is_dir():
-        pytest.skip(f"no KServe ClusterServingRuntime manifests in {directory} (set ${KSERVE_RUNTIMES_ENV})")
+        pytest.skip(
+            f"no ClusterServingRuntime manifests in {directory} (set ${KSERVE_RUNTIMES_ENV})"
+        )
     return directory
 
 
@@ -91,7 +95,10 @@ def upstream_container(server: str) -> dict[str, Any]:
 
 def upstream_argv(runtime: Runtime, endpoint: Endpoint) -> list[str]:
     """The manifest's args with KServe's template fields filled in and the model mapped here."""
-    fields = {"{{.Name}}": endpoint.model_name, "{{.Annotations.modelFormat}}": runtime.model_format}
+    fields = {
+        "{{.Name}}": endpoint.model_name,
+        "{{.Annotations.modelFormat}}": runtime.model_format,
+    }
     argv: list[str] = []
     for arg in upstream_container(runtime.server)["args"]:
         if arg.startswith(PORT_FLAGS):
@@ -126,7 +133,9 @@ def runtime_param(runtime: Runtime, example: Example, id_suffix: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Generator[ServedRuntime]:
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Generator[ServedRuntime]:
     runtime: Runtime = request.param
     model_dir = tmp_path_factory.mktemp(f"{runtime.name}-model")
     build_model(runtime, model_dir)
@@ -148,7 +157,9 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 # One list for both tests: pytest orders module-scoped parameters by their index in the
 # list, so both tests of a runtime run while its one server is up.
 EXAMPLE_CASES = [
-    runtime_param(runtime, example, id_suffix=f"-{example.name}") for runtime in RUNTIMES for example in runtime.examples
+    runtime_param(runtime, example, id_suffix=f"-{example.name}")
+    for runtime in RUNTIMES
+    for example in runtime.examples
 ]
 
 
@@ -167,5 +178,7 @@ def test_metrics_count_the_request_and_show_no_explainer(served: ServedRuntime, 
 
     label = f'model_name="{served.endpoint.model_name}"'
     if example.path.startswith(("/v1/", "/v2/")):
-        assert re.search(rf"^request_predict_seconds_count\{{{label}\}} [1-9]", metrics, re.M), metrics
+        assert re.search(rf"^request_predict_seconds_count\{{{label}\}} [1-9]", metrics, re.M), (
+            metrics
+        )
     assert not re.search(r"^request_explain_seconds_count", metrics, re.M), metrics

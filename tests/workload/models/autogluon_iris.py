@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas
 from autogluon.tabular import TabularPredictor
 from sklearn.datasets import load_iris
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 LABEL = "species"
+SPECIES = ["setosa", "versicolor", "virginica"]
 # Bounds the fit on a busy machine; a 20-tree random forest on iris takes about a second.
 FIT_TIME_LIMIT_S = 120
 
 
 def build_autogluon(model_dir: Path) -> None:
     """A predictor directory with one random forest, labels the species' names."""
-    iris = load_iris(as_frame=True)
-    table = iris.data.set_axis(FEATURES, axis=1)
-    table[LABEL] = iris.target.map(dict(enumerate(iris.target_names)))
+    features, labels = load_iris(return_X_y=True)
+    table = pandas.DataFrame(features, columns=pandas.Index(FEATURES))
+    table[LABEL] = [SPECIES[label] for label in labels]
     predictor = TabularPredictor(label=LABEL, path=str(model_dir), verbosity=0)
     predictor.fit(
         table,

@@ -1,5 +1,7 @@
-"""Tiny Hugging Face models built here: a tokenizer from a local vocabulary, random weights
-trained for a few steps on upstream's example sentences until they give upstream's answers.
+"""Tiny Hugging Face models, built here from a local vocabulary and random weights.
+
+The weights are trained for a few steps on upstream's example sentences until
+they give upstream's answers.
 
 `build_sequence_classifier`: BERT, `["Hello, my dog is cute", "I am feeling sad"]` →
 classes `[1, 0]` (upstream's distilbert SST-2 example). `build_causal_lm`: Llama, the
@@ -30,6 +32,11 @@ COMPLETION = "cute"
 CHAT_TEMPLATE = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
 SPECIAL_TOKENS = {"pad_token": "[PAD]", "unk_token": "[UNK]", "eos_token": "[EOS]"}
 WORDS = ["hello", ",", "my", "dog", "is", "cute", "i", "am", "feeling", "sad"]
+VOCABULARY = {token: index for index, token in enumerate([*SPECIAL_TOKENS.values(), *WORDS])}
+PAD_ID = VOCABULARY[SPECIAL_TOKENS["pad_token"]]
+EOS_ID = VOCABULARY[SPECIAL_TOKENS["eos_token"]]
+# The classes of upstream's SST-2 example model.
+SENTIMENT_LABELS = {0: "NEGATIVE", 1: "POSITIVE"}
 TRAINING_STEPS = 200
 SEED = 0
 
@@ -44,9 +51,9 @@ def build_sequence_classifier(model_dir: Path) -> None:
         num_attention_heads=2,
         intermediate_size=32,
         max_position_embeddings=32,
-        num_labels=2,
-        pad_token_id=tokenizer.pad_token_id,
+        pad_token_id=PAD_ID,
     )
+    config.id2label = SENTIMENT_LABELS
     torch.manual_seed(SEED)
     model = BertForSequenceClassification(config)
     batch = tokenizer(SENTENCES, padding=True, return_tensors="pt")
@@ -72,9 +79,9 @@ def build_causal_lm(model_dir: Path) -> None:
         num_attention_heads=2,
         num_key_value_heads=2,
         max_position_embeddings=32,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=EOS_ID,
+        bos_token_id=EOS_ID,
+        pad_token_id=PAD_ID,
     )
     torch.manual_seed(SEED)
     model = LlamaForCausalLM(config)
@@ -82,7 +89,10 @@ def build_causal_lm(model_dir: Path) -> None:
     _train(model, lambda: model(**text, labels=text["input_ids"]).loss)
     prompt = tokenizer(PROMPT, return_tensors="pt")
     with torch.no_grad():
-        output = model.generate(**prompt, max_new_tokens=4, do_sample=False)
+        # transformers' own annotation of `generate` does not accept its own models' classes.
+        output = model.generate(  # pyright: ignore[reportAttributeAccessIssue]
+            **prompt, max_new_tokens=4, do_sample=False
+        )
     answer = tokenizer.decode(output[0][prompt["input_ids"].shape[1] :], skip_special_tokens=True)
     _check("causal language model", answer, COMPLETION)
     tokenizer.chat_template = CHAT_TEMPLATE
@@ -91,8 +101,7 @@ def build_causal_lm(model_dir: Path) -> None:
 
 def _tokenizer() -> PreTrainedTokenizerFast:
     """A lower-casing word-level tokenizer over the example sentences' words."""
-    vocabulary = {token: index for index, token in enumerate([*SPECIAL_TOKENS.values(), *WORDS])}
-    backend = Tokenizer(models.WordLevel(vocabulary, unk_token=SPECIAL_TOKENS["unk_token"]))
+    backend = Tokenizer(models.WordLevel(VOCABULARY, unk_token=SPECIAL_TOKENS["unk_token"]))
     backend.normalizer = normalizers.Lowercase()
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     return PreTrainedTokenizerFast(tokenizer_object=backend, **SPECIAL_TOKENS)

@@ -15,7 +15,12 @@ from bench.servers import train_iris_model
 SETOSA_ROW = [5.1, 3.5, 1.4, 0.2]
 VERSICOLOR_ROWS = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]
 # LightGBM's names for the iris features: scikit-learn's with spaces made underscores.
-LIGHTGBM_FEATURES = ["sepal_length_(cm)", "sepal_width_(cm)", "petal_length_(cm)", "petal_width_(cm)"]
+LIGHTGBM_FEATURES = [
+    "sepal_length_(cm)",
+    "sepal_width_(cm)",
+    "petal_length_(cm)",
+    "petal_width_(cm)",
+]
 
 
 def build_sklearn(model_dir: Path) -> None:
@@ -26,7 +31,13 @@ def build_sklearn(model_dir: Path) -> None:
 def build_xgboost(model_dir: Path) -> None:
     """`model.json`: a multi:softmax booster, as upstream's tests train it (answers a class)."""
     features, labels = load_iris(return_X_y=True)
-    params = {"objective": "multi:softmax", "num_class": 3, "max_depth": 6, "eta": 0.1, "nthread": 1}
+    params = {
+        "objective": "multi:softmax",
+        "num_class": 3,
+        "max_depth": 6,
+        "eta": 0.1,
+        "nthread": 1,
+    }
     booster = xgboost.train(params, xgboost.DMatrix(features, label=labels), num_boost_round=10)
     model_dir.mkdir(parents=True, exist_ok=True)
     booster.save_model(model_dir / "model.json")
@@ -34,9 +45,9 @@ def build_xgboost(model_dir: Path) -> None:
 
 def build_lightgbm(model_dir: Path) -> None:
     """`model.bst`: a multiclass booster with named features (answers class probabilities)."""
-    iris = load_iris()
-    table = pandas.DataFrame(iris.data, columns=LIGHTGBM_FEATURES)
+    features, labels = load_iris(return_X_y=True)
+    table = pandas.DataFrame(features, columns=pandas.Index(LIGHTGBM_FEATURES))
     params = {"objective": "multiclass", "num_class": 3, "num_threads": 1, "verbose": -1}
-    booster = lightgbm.train(params, lightgbm.Dataset(table, label=iris.target), num_boost_round=20)
+    booster = lightgbm.train(params, lightgbm.Dataset(table, label=labels), num_boost_round=20)
     model_dir.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(model_dir / "model.bst"))

@@ -24,8 +24,8 @@ def build_paddle(model_dir: Path) -> None:
     """
     reference = iris_classifier()
     layer = paddle.nn.Linear(4, 3)
-    layer.weight.set_value(reference.coef_.T.astype(numpy.float32))
-    layer.bias.set_value(reference.intercept_.astype(numpy.float32))
+    layer.weight.set_value(numpy.asarray(reference.coef_, dtype=numpy.float32).T)
+    layer.bias.set_value(numpy.asarray(reference.intercept_, dtype=numpy.float32))
     network = paddle.nn.Sequential(layer, paddle.nn.Softmax())
     network.eval()
     model_dir.mkdir(parents=True, exist_ok=True)

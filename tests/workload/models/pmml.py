@@ -39,7 +39,9 @@ def _document(tree: DecisionTreeClassifier) -> ElementTree.ElementTree:
     dictionary = _element("DataDictionary", root, numberOfFields=str(len(FEATURES) + 1))
     for name in FEATURES:
         _element("DataField", dictionary, name=name, optype="continuous", dataType="double")
-    target = _element("DataField", dictionary, name=TARGET, optype="categorical", dataType="string")
+    target = _element(
+        "DataField", dictionary, name=TARGET, optype="categorical", dataType="string"
+    )
     for species in SPECIES:
         _element("Value", target, value=species)
 
@@ -66,12 +68,24 @@ def _document(tree: DecisionTreeClassifier) -> ElementTree.ElementTree:
             feature="probability",
             value=species,
         )
-    _element("OutputField", output, name="Node_Id", optype="categorical", dataType="string", feature="entityId")
+    _element(
+        "OutputField",
+        output,
+        name="Node_Id",
+        optype="categorical",
+        dataType="string",
+        feature="entityId",
+    )
     _node(tree, 0, model, None)
     return ElementTree.ElementTree(root)
 
 
-def _node(tree: DecisionTreeClassifier, index: int, parent: ElementTree.Element, predicate: tuple[str, str, float] | None) -> None:
+def _node(
+    tree: DecisionTreeClassifier,
+    index: int,
+    parent: ElementTree.Element,
+    predicate: tuple[str, str, float] | None,
+) -> None:
     """Write node `index` (and its subtree) under `parent`, reached when `predicate` holds."""
     nodes = tree.tree_
     samples = int(nodes.n_node_samples[index])
@@ -105,7 +119,9 @@ def _node(tree: DecisionTreeClassifier, index: int, parent: ElementTree.Element,
     _node(tree, right, node, (field, "greaterThan", threshold))
 
 
-def _element(tag: str, parent: ElementTree.Element | None = None, **attributes: str) -> ElementTree.Element:
+def _element(
+    tag: str, parent: ElementTree.Element | None = None, **attributes: str
+) -> ElementTree.Element:
     qualified = f"{{{PMML_NAMESPACE}}}{tag}"
     if parent is None:
         return ElementTree.Element(qualified, attributes)

@@ -15,6 +15,7 @@ from pathlib import Path
 import kserve
 from kserve import logging
 from kserve.errors import ModelMissingError
+from kserve.model import BaseKServeModel
 from kserve.model_server import parser as model_server_parser
 
 
@@ -37,7 +38,9 @@ def single_model_file(local_dir: Path, suffixes: Sequence[str]) -> Path:
     several: guessing which one to serve would hide a packaging mistake.
     """
     candidates = sorted(
-        path for path in local_dir.iterdir() if path.is_file() and path.name.endswith(tuple(suffixes))
+        path
+        for path in local_dir.iterdir()
+        if path.is_file() and path.name.endswith(tuple(suffixes))
     )
     if not candidates:
         raise ModelMissingError(str(local_dir))
@@ -56,7 +59,7 @@ def start_logging(args: argparse.Namespace) -> None:
         logging.configure_logging(args.log_config_file)
 
 
-def serve(model: kserve.Model, workers: int | None = None) -> None:
+def serve(model: BaseKServeModel, workers: int | None = None) -> None:
     """Serve the loaded `model`; `workers` overrides `--workers`, as some upstream servers do."""
     server = kserve.ModelServer() if workers is None else kserve.ModelServer(workers=workers)
     server.start([model])

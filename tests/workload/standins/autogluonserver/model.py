@@ -87,22 +87,24 @@ class AutoGluonModel(kserve.Model):
         rows = get_predict_input(payload)
         if isinstance(rows, pandas.DataFrame):
             return rows
-        return pandas.DataFrame(numpy.asarray(rows), columns=features)
+        return pandas.DataFrame(numpy.asarray(rows), columns=pandas.Index(features))
 
 
-def _outputs(result: pandas.Series | pandas.DataFrame, binary: bool) -> list[InferOutput]:
+def _outputs(
+    result: pandas.Series | pandas.DataFrame | numpy.ndarray[Any, Any], binary: bool
+) -> list[InferOutput]:
     """One `predictions` tensor for labels, one `proba_<label>` tensor per class otherwise."""
-    if isinstance(result, pandas.Series):
-        named = {"predictions": result.to_numpy()}
-    else:
+    if isinstance(result, pandas.DataFrame):
         named = {f"proba_{label}": result[label].to_numpy() for label in result.columns}
+    else:
+        named = {"predictions": numpy.asarray(result)}
     outputs: list[InferOutput] = []
     for name, values in named.items():
         if values.dtype == object:
             values = values.astype(str).astype(object)
-            datatype = "BYTES"
-        else:
-            datatype = from_np_dtype(values.dtype)
+        datatype = "BYTES" if values.dtype == object else from_np_dtype(values.dtype)
+        if datatype is None:
+            raise InferenceError(f"no v2 datatype for {name} of numpy type {values.dtype}")
         output = InferOutput(name=name, shape=list(values.shape), datatype=datatype)
         output.set_data_from_numpy(values, binary_data=binary)
         outputs.append(output)

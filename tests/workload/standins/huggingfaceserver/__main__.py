@@ -1,4 +1,4 @@
-"""`python -m huggingfaceserver [--model_dir=<uri> | --model_id=<id>] [--task=T] [...]`, as upstream.
+"""`python -m huggingfaceserver [--model_dir=<uri> | --model_id=<id>] [--task=T] ...`, as upstream.
 
 The flags are upstream's (Hugging Face backend). The stand-in implements the
 `huggingface` backend only: `--backend=auto` means it, `--backend=vllm` is
@@ -37,7 +37,9 @@ parser.add_argument("--trust_remote_code", action="store_true", help="Run the mo
 parser.add_argument("--tensor_input_names", type=lambda names: names.split(","), default=None)
 parser.add_argument("--backend", default="auto", choices=BACKENDS, help="Model loading backend")
 parser.add_argument("--return_token_type_ids", action="store_true", help="Token type ids too")
-parser.add_argument("--return_probabilities", action="store_true", help="Every class's probability")
+parser.add_argument(
+    "--return_probabilities", action="store_true", help="Every class's probability"
+)
 parser.add_argument("--disable_log_requests", action="store_true", help="No request log lines")
 parser.add_argument("--task", default=None, help="The task, when the architecture does not say")
 parser.add_argument("--max_log_len", "--max-log-len", type=int, default=None)

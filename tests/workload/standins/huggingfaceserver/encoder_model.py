@@ -57,7 +57,7 @@ class HuggingfaceEncoderModel(kserve.Model):
         if self._model is None:
             raise InferenceError(f"model {self.name} is not loaded")
         texts = get_predict_input(payload)
-        if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+        if not isinstance(texts, list):
             raise InferenceError("expected a list of texts")
         try:
             batch = self._tokenizer(

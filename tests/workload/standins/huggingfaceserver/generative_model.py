@@ -1,4 +1,4 @@
-"""A causal language model on kserve's OpenAI-compatible completion routes, as upstream serves it."""
+"""A causal language model on kserve's OpenAI-compatible routes, as upstream serves it."""
 
 from __future__ import annotations
 

@@ -38,13 +38,19 @@ def model_task(requested: str | None, config: PretrainedConfig) -> str:
     if task is None:
         architecture = (config.architectures or [""])[0]
         task = next(
-            (name for suffix, name in ARCHITECTURE_SUFFIX_TASKS.items() if architecture.endswith(suffix)),
+            (
+                name
+                for suffix, name in ARCHITECTURE_SUFFIX_TASKS.items()
+                if architecture.endswith(suffix)
+            ),
             None,
         )
         if task is None:
             raise ValueError(f"no task can be inferred from {architecture!r}: set --task")
     if task not in STANDIN_TASKS:
-        raise ValueError(f"task {task!r} is not served by this stand-in: {', '.join(STANDIN_TASKS)}")
+        raise ValueError(
+            f"task {task!r} is not served by this stand-in: {', '.join(STANDIN_TASKS)}"
+        )
     return task
 
 

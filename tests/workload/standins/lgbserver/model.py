@@ -7,6 +7,7 @@ from typing import Any
 
 import kserve
 import lightgbm
+import numpy
 from kserve.errors import InferenceError
 from kserve.protocol.infer_type import InferRequest, InferResponse
 from kserve.utils.utils import get_predict_input, get_predict_response
@@ -48,7 +49,7 @@ class LightGBMModel(kserve.Model):
             raise InferenceError(f"model {self.name} is not loaded")
         try:
             inputs = get_predict_input(payload, columns=self._booster.feature_name())
-            result = self._booster.predict(inputs)
+            result = numpy.asarray(self._booster.predict(inputs))
         except Exception as error:
             raise InferenceError(str(error)) from error
         return get_predict_response(payload, result, self.name)

@@ -1,4 +1,4 @@
-"""Stand-in for upstream KServe's `paddleserver` (kserve/python/paddleserver, v0.20) on PaddlePaddle.
+"""Stand-in for upstream KServe's `paddleserver` (kserve/python/paddleserver, v0.20) on Paddle.
 
 Same module name, command line and model files as upstream: a Paddle
 inference program (`.pdmodel`, or `.json` as Paddle 3 saves it) and its

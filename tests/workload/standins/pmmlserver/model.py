@@ -8,7 +8,6 @@ from typing import Any
 import kserve
 import pandas
 from jpmml_evaluator import Evaluator, make_evaluator
-from jpmml_evaluator.py4j import Py4JBackend
 from kserve.errors import InferenceError
 from kserve.protocol.infer_type import InferRequest, InferResponse
 from kserve.utils.utils import get_predict_input, get_predict_response
@@ -16,6 +15,8 @@ from kserve_storage import Storage
 from standin_server import single_model_file
 
 MODEL_EXTENSIONS = (".pmml",)
+# Upstream's bridge to the JVM: a Py4J gateway, one per server process.
+JAVA_BACKEND = "py4j"
 
 
 class PmmlModel(kserve.Model):
@@ -35,7 +36,7 @@ class PmmlModel(kserve.Model):
         """Start the JVM gateway, load the one .pmml file and verify it against its own data."""
         local_dir = Path(Storage.download(self.model_dir))
         model_file = single_model_file(local_dir, MODEL_EXTENSIONS)
-        self._evaluator = make_evaluator(str(model_file), Py4JBackend()).verify()
+        self._evaluator = make_evaluator(str(model_file), backend=JAVA_BACKEND).verify()
         self._input_fields = [field.getName() for field in self._evaluator.getInputFields()]
         self.ready = True
         return self.ready

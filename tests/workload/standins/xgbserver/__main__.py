@@ -1,4 +1,4 @@
-"""`python -m xgbserver --model_dir=<uri> [--nthread=N] [kserve ModelServer flags]`, as upstream."""
+"""`python -m xgbserver --model_dir=<uri> [--nthread=N] [ModelServer flags]`, as upstream."""
 
 from standin_server import serve, server_parser, start_logging
 
