@@ -9,7 +9,7 @@ JSON response what `expected` is compared with.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy
@@ -60,7 +60,6 @@ class Runtime:
     # Arguments for what the manifest leaves to KServe (the model's place, when it relies on
     # the server's default of /mnt/models).
     extra_args: tuple[str, ...] = ()
-    environment: dict[str, str] = field(default_factory=dict[str, str])
     ready_timeout_s: float = 180
 
 

@@ -5,22 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightgbm
-import pandas
 import xgboost
 from sklearn.datasets import load_iris
 
 from bench.servers import train_iris_model
-
-# Upstream's example rows: iris setosa (class 0), and two versicolor rows (class 1).
-SETOSA_ROW = [5.1, 3.5, 1.4, 0.2]
-VERSICOLOR_ROWS = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]
-# LightGBM's names for the iris features: scikit-learn's with spaces made underscores.
-LIGHTGBM_FEATURES = [
-    "sepal_length_(cm)",
-    "sepal_width_(cm)",
-    "petal_length_(cm)",
-    "petal_width_(cm)",
-]
 
 
 def build_sklearn(model_dir: Path) -> None:
@@ -44,9 +32,12 @@ def build_xgboost(model_dir: Path) -> None:
 
 
 def build_lightgbm(model_dir: Path) -> None:
-    """`model.bst`: a multiclass booster with named features (answers class probabilities)."""
-    features, labels = load_iris(return_X_y=True)
-    table = pandas.DataFrame(features, columns=pandas.Index(LIGHTGBM_FEATURES))
+    """`model.bst`: a multiclass booster with named features (answers class probabilities).
+
+    As in upstream's tests, the features have scikit-learn's names, which LightGBM
+    stores with underscores for spaces: `sepal_length_(cm)`, ….
+    """
+    table, labels = load_iris(return_X_y=True, as_frame=True)
     params = {"objective": "multiclass", "num_class": 3, "num_threads": 1, "verbose": -1}
     booster = lightgbm.train(params, lightgbm.Dataset(table, label=labels), num_boost_round=20)
     model_dir.mkdir(parents=True, exist_ok=True)
