@@ -8,10 +8,11 @@ from typing import Any
 
 import joblib
 import kserve
-from kserve.errors import InferenceError, ModelMissingError
+from kserve.errors import InferenceError
 from kserve.protocol.infer_type import InferRequest, InferResponse
 from kserve.utils.utils import get_predict_input, get_predict_response
 from kserve_storage import Storage
+from standin_server import single_model_file
 
 # The file suffixes upstream accepts; exactly one such file must be in the model directory.
 MODEL_EXTENSIONS = (".joblib", ".pkl", ".pickle")
@@ -32,26 +33,11 @@ class SKLearnModel(kserve.Model):
     def load(self) -> bool:
         """Fetch the model directory (any kserve-storage URI) and unpickle its one model file.
 
-        Like upstream, only files directly in the directory count. Raises
-        ModelMissingError when there is none and RuntimeError when there are
-        several, because guessing which one to serve would hide a packaging
-        mistake.
+        Like upstream, only files directly in the directory count, and exactly
+        one must have a model suffix.
         """
         local_dir = Path(Storage.download(self.model_dir))
-        candidates = sorted(
-            path
-            for path in local_dir.iterdir()
-            if path.suffix in MODEL_EXTENSIONS and path.is_file()
-        )
-        if not candidates:
-            raise ModelMissingError(str(local_dir))
-        if len(candidates) > 1:
-            names = ", ".join(path.name for path in candidates)
-            raise RuntimeError(
-                f"more than one model file in {self.model_dir}: {names};"
-                f" keep exactly one {'/'.join(MODEL_EXTENSIONS)} file"
-            )
-        self._estimator = joblib.load(candidates[0])
+        self._estimator = joblib.load(single_model_file(local_dir, MODEL_EXTENSIONS))
         self.ready = True
         return self.ready
 
