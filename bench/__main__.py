@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import os
 import statistics
 import sys
@@ -11,27 +9,22 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy
-
+from bench.arguments import BenchOptions, parse_args
+from bench.commands import CHARM_LABEL, UPSTREAM_LABEL, Comparison
 from bench.cpu import CpuSnapshot, CpuUse
-from bench.load import Load, LoadError, LoadResult, Wrk, in_process_rate, predict_count
+from bench.frameworks import FRAMEWORKS
+from bench.load import LoadError, LoadResult, Wrk
+from bench.metrics import predict_count
 from bench.servers import (
-    CHARM_LABEL,
-    RUNTIME,
-    STANDINS,
-    UPSTREAM_LABEL,
     Command,
     Endpoint,
     ServerStartError,
-    charm_command,
     free_port,
-    lever_commands,
     running,
-    train_iris_model,
-    upstream_command,
+    server_origin,
 )
 
-MODEL_NAME = "sklearn-iris"
+MODEL_NAME = "iris"
 READY_TIMEOUT_S = 120
 CEILING_S = 2.0
 
@@ -54,40 +47,16 @@ class Measurement:
         return 0 <= self.counted - self.sent <= self.in_flight_allowance
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--duration", type=int, default=Load.duration_s, help="seconds measured")
-    parser.add_argument("--warmup", type=int, default=Load.warmup_s, help="seconds before that")
-    parser.add_argument("--connections", type=int, default=Load.connections)
-    parser.add_argument("--threads", type=int, default=Load.threads)
-    parser.add_argument("--rounds", type=int, default=1, help="run every command this many times")
-    parser.add_argument(
-        "--levers",
-        action="store_true",
-        help="also run the steps between upstream's command and the charm's, one lever each",
-    )
-    args = parser.parse_args(argv)
-    for option in ("duration", "warmup", "connections", "threads", "rounds"):
-        if getattr(args, option) < 1:
-            parser.error(f"--{option} must be at least 1")
-    return args
-
-
-def server_module_origin() -> str:
-    """Say which sklearnserver the servers import: an installed upstream one or the stand-in."""
-    spec = importlib.util.find_spec(RUNTIME.server_module)
-    if spec is None:
-        return f"stand-in from {STANDINS / RUNTIME.server_module}"
-    return f"installed, from {spec.origin}"
-
-
-def measure(command: Command, endpoint: Endpoint, wrk: Wrk, log_path: Path) -> Measurement:
+def measure(
+    comparison: Comparison, command: Command, endpoint: Endpoint, wrk: Wrk, log_path: Path
+) -> Measurement:
     """Start one server, check it answers, load it, and read its request count."""
+    example = comparison.example
     with running(command, endpoint, log_path, READY_TIMEOUT_S) as server:
-        answer = server.client.infer("v1", RUNTIME.examples[0].request_json.encode())
+        answer = server.client.infer(example.protocol, example.request_json.encode())
         if not answer.ok:
             raise ServerStartError(f"{command.label}: the first prediction failed: {answer.body}")
-        url = f"{endpoint.base_url}{server.client.infer_path('v1')}"
+        url = f"{endpoint.base_url}{server.client.infer_path(example.protocol)}"
         warmup = wrk.run(url, wrk.load.warmup_s)
         before = CpuSnapshot.take(server.pid)
         result = wrk.run(url, wrk.load.duration_s)
@@ -101,6 +70,31 @@ def measure(command: Command, endpoint: Endpoint, wrk: Wrk, log_path: Path) -> M
         counted=counted,
         in_flight_allowance=2 * wrk.load.connections,
     )
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def introduce(options: BenchOptions, commands: list[Command]) -> None:
+    """Say what is compared, with which model, load and request, on which machine."""
+    comparison, load = options.comparison, options.load
+    module = comparison.runtime.server_module
+    print(
+        f"Serving benchmark: {comparison.runtime.name} ({comparison.framework} iris model),"
+        f" wrk {load.threads} threads x {load.connections} connections, {load.duration_s} s"
+        f" after {load.warmup_s} s of warm-up, {os.cpu_count()} CPUs, {options.rounds} round(s),"
+        f" load average {load_average()}"
+    )
+    print(f"{module}: {server_origin(module)}")
+    print(f"request ({comparison.example.protocol}): {comparison.example.request_json}")
+    for command in commands:
+        print(f"  {command.label}: {command}")
+    if comparison.charm_workers == 1:
+        print(
+            f"The charm runs {module} with 1 worker, as the server forces: the comparison shows"
+            " what the launcher and quiet logs are worth alone."
+        )
 
 
 def report(measurements: list[Measurement], ceiling: float) -> None:
@@ -122,58 +116,62 @@ def report(measurements: list[Measurement], ceiling: float) -> None:
     charm = [m.result for m in measurements if m.command.label == CHARM_LABEL]
     up_rate = statistics.median(r.rate for r in upstream)
     charm_rate = statistics.median(r.rate for r in charm)
-    up_p99 = statistics.median(r.p99_ms for r in upstream)
-    charm_p99 = statistics.median(r.p99_ms for r in charm)
     medians = " (medians)" if len(charm) > 1 else ""
     print(
         f"\n{CHARM_LABEL} / {UPSTREAM_LABEL}: req/s x{charm_rate / up_rate:.2f},"
-        f" p99 x{charm_p99 / up_p99:.2f}{medians}"
+        f" p50 x{_median_ratio(charm, upstream, 'p50_ms'):.2f},"
+        f" p99 x{_median_ratio(charm, upstream, 'p99_ms'):.2f}{medians}"
     )
     print(
-        f"ceiling, in-process predict of the same instances: {ceiling:.0f}/s"
+        f"ceiling, in-process predict of the same rows: {ceiling:.0f}/s"
         f" ({CHARM_LABEL} reaches {charm_rate / ceiling:.0%} of it)"
     )
+    print(f"load average at the end: {load_average()}")
+
+
+def _median_ratio(charm: list[LoadResult], upstream: list[LoadResult], field: str) -> float:
+    return statistics.median(getattr(r, field) for r in charm) / statistics.median(
+        getattr(r, field) for r in upstream
+    )
+
+
+def run(options: BenchOptions, scratch: Path) -> list[Measurement] | None:
+    """Build the model, measure the ceiling and every command; None when one could not run."""
+    comparison = options.comparison
+    framework = FRAMEWORKS[comparison.framework]
+    wrk = Wrk.prepare(scratch, comparison.example.request_json, options.load)
+    model_dir = scratch / "model"
+    framework.build(model_dir)
+    endpoint = Endpoint(MODEL_NAME, model_dir, free_port(), free_port())
+    if options.levers:
+        commands = comparison.lever_commands(endpoint, scratch)
+    else:
+        commands = [
+            comparison.upstream_command(endpoint),
+            comparison.charm_command(endpoint, scratch),
+        ]
+    introduce(options, commands)
+    ceiling = framework.ceiling(model_dir, comparison.example.request, CEILING_S)
+    measurements: list[Measurement] = []
+    try:
+        for round_number in range(options.rounds):
+            for command in commands:
+                log_path = scratch / f"server-{len(measurements)}.log"
+                print(f"round {round_number + 1}: {command.label} ...", flush=True)
+                measurements.append(measure(comparison, command, endpoint, wrk, log_path))
+    except (ServerStartError, LoadError) as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return None
+    report(measurements, ceiling)
+    return measurements
 
 
 def main(argv: list[str]) -> int:
-    args = parse_args(argv)
-    load = Load(
-        connections=args.connections,
-        threads=args.threads,
-        duration_s=args.duration,
-        warmup_s=args.warmup,
-    )
+    options = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kserve-bench-") as directory:
-        scratch = Path(directory)
-        wrk = Wrk.prepare(scratch, RUNTIME.examples[0].request_json, load)
-        model = train_iris_model(scratch / "model")
-        endpoint = Endpoint(MODEL_NAME, scratch / "model", free_port(), free_port())
-        if args.levers:
-            commands = lever_commands(endpoint, scratch)
-        else:
-            commands = [upstream_command(endpoint), charm_command(endpoint, scratch)]
-        print(
-            f"Serving benchmark: iris SVC, wrk {load.threads} threads x {load.connections}"
-            f" connections, {load.duration_s} s after {load.warmup_s} s of warm-up,"
-            f" {os.cpu_count()} CPUs, {args.rounds} round(s)"
-        )
-        print(f"{RUNTIME.server_module}: {server_module_origin()}")
-        for command in commands:
-            print(f"  {command.label}: {command}")
-        # The same instances every HTTP request carries, without HTTP.
-        inputs = numpy.array(RUNTIME.examples[0].request["instances"])
-        ceiling = in_process_rate(model.predict, inputs, CEILING_S)
-        measurements: list[Measurement] = []
-        try:
-            for round_number in range(args.rounds):
-                for command in commands:
-                    log_path = scratch / f"server-{len(measurements)}.log"
-                    print(f"round {round_number + 1}: {command.label} ...", flush=True)
-                    measurements.append(measure(command, endpoint, wrk, log_path))
-        except (ServerStartError, LoadError) as error:
-            print(f"bench: {error}", file=sys.stderr)
-            return 1
-        report(measurements, ceiling)
+        measurements = run(options, Path(directory))
+    if measurements is None:
+        return 1
     failures = [m for m in measurements if not m.metrics_intact or m.result.bad_status]
     for m in failures:
         print(

@@ -1,18 +1,12 @@
-"""Bounded HTTP load with wrk, the in-process ceiling, and the server's own request count."""
+"""Bounded HTTP load with wrk: the same closed-loop load for every server."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-import time
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from prometheus_client.parser import text_string_to_metric_families
 
 # wrk's Lua `done` hook prints one line starting with this marker: exact counts
 # and percentiles, instead of parsing wrk's rounded human-readable report.
@@ -126,30 +120,3 @@ class Wrk:
             f"wrk exited with {completed.returncode} and no result:\n"
             f"{completed.stdout}{completed.stderr}"
         )
-
-
-def in_process_rate(predict: Callable[[Any], Any], inputs: Any, seconds: float) -> float:
-    """Predict the same inputs in a loop for `seconds`: the ceiling no HTTP server can pass."""
-    calls = 0
-    start = now = time.perf_counter()
-    deadline = start + seconds
-    while now < deadline:
-        predict(inputs)
-        calls += 1
-        now = time.perf_counter()
-    return calls / (now - start)
-
-
-def predict_count(base_url: str, model_name: str) -> int:
-    """Read how many predictions the server says it made, from its /metrics."""
-    with urllib.request.urlopen(f"{base_url}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    return round(
-        sum(
-            sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-            if sample.name == "request_predict_seconds_count"
-            and sample.labels.get("model_name") == model_name
-        )
-    )

@@ -1,4 +1,4 @@
-"""The server commands under comparison, and running one of them on this machine."""
+"""Running a model server on this machine: its command, where it listens, its model's client."""
 
 from __future__ import annotations
 
@@ -8,36 +8,34 @@ import shlex
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Generator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from importlib.machinery import PathFinder
 from pathlib import Path
-from typing import Any
-
-import joblib
-from sklearn.datasets import load_iris
-from sklearn.svm import SVC
 
 from model_server_charm.families import family_for
 from model_server_charm.families.kserve_python import (
     METRICS_DIR,
     QUIET_LOG_CONFIG,
     SERVER_ERROR_FILE,
-    KServeModelOptions,
+    KServePython,
     infer_path,
     ready_path,
 )
-from model_server_charm.runtimes import RUNTIMES, Protocol, Runtime
+from model_server_charm.runtimes import RUNTIMES, Protocol
 from model_server_charm.server_client import ModelServerClient, ServerAnswer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ROCK_COMMON = REPO_ROOT / "rocks" / "common"
 STANDINS = REPO_ROOT / "tests" / "workload" / "standins"
-RUNTIME: Runtime = RUNTIMES["sklearn"]
-# The interpreter the charm's command names; on this machine it is the bench's own.
-ROCK_PYTHON = "python3"
+# Every KServe Python server module (predictiveserver imports three others).
+SERVER_MODULES = tuple(
+    runtime.server_module
+    for runtime in RUNTIMES.values()
+    if isinstance(family_for(runtime), KServePython)
+)
 # Variables that change how a server runs: each command gets only the ones it sets itself.
 TUNING_VARIABLES = (
     "PYTHONWARNINGS",
@@ -49,8 +47,6 @@ TUNING_VARIABLES = (
 STOP_TIMEOUT_S = 30
 # A kserve checkout's python/ directory: run the real upstream servers from it.
 KSERVE_PYTHON_DIR_ENV = "KSERVE_PYTHON_DIR"
-UPSTREAM_LABEL = "upstream default"
-CHARM_LABEL = "charm default"
 
 
 def free_port() -> int:
@@ -58,19 +54,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def train_iris_model(model_dir: Path) -> Any:
-    """Fit an iris SVC like upstream's example model and save it as the server loads it.
-
-    Returns the estimator, for the in-process ceiling. Calling it again on the
-    same directory rewrites `model.joblib`.
-    """
-    features, labels = load_iris(return_X_y=True)
-    model = SVC(gamma="scale").fit(features, labels)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, model_dir / "model.joblib")
-    return model
 
 
 class ServerStartError(RuntimeError):
@@ -129,87 +112,13 @@ def to_host(value: str, paths: Mapping[str, str]) -> str:
     return value
 
 
-def upstream_command(endpoint: Endpoint) -> Command:
-    """Build the command of KServe's sklearn ClusterServingRuntime.
-
-    Upstream passes --model_name, --model_dir and --http_port; --grpc_port is
-    added only so that the bench never collides with whatever uses 8081 here.
-    """
-    argv = (
-        sys.executable,
-        "-m",
-        RUNTIME.server_module,
-        f"--model_name={endpoint.model_name}",
-        f"--model_dir={endpoint.model_dir}",
-        f"--http_port={endpoint.http_port}",
-        f"--grpc_port={endpoint.grpc_port}",
-    )
-    return Command(UPSTREAM_LABEL, argv)
-
-
-def charm_command(
-    endpoint: Endpoint,
-    scratch: Path,
-    label: str = CHARM_LABEL,
-    workers: int = KServeModelOptions.workers,
-    log_requests: bool = KServeModelOptions.log_requests,
-    without: tuple[str, ...] = (),
-) -> Command:
-    """Build the command and environment the charm's Pebble layer runs, as run on this machine.
-
-    The defaults are the charm's own; other `workers` and `log_requests`
-    values, and `without` (environment variables to leave out), build the
-    intermediate steps that show what each lever is worth.
-    """
-    family = family_for(RUNTIME)
-    config = family.config_from(
-        {
-            "model_name": endpoint.model_name,
-            "model_uri": str(endpoint.model_dir),
-            "http_port": endpoint.http_port,
-            "grpc_port": endpoint.grpc_port,
-            "workers": workers,
-            "log_requests": log_requests,
-        }
-    )
-    paths = rock_paths_on_host(scratch)
-    interpreter, *arguments = family.command(config)
-    if interpreter != ROCK_PYTHON:
-        raise ValueError(f"the charm's command starts with {interpreter!r}, not {ROCK_PYTHON!r}")
-    argv = (sys.executable, *(to_host(argument, paths) for argument in arguments))
-    environment = {
-        name: to_host(value, paths)
-        for name, value in family.environment(config, {}).items()
-        if name not in without
-    }
-    return Command(label, argv, environment)
-
-
-def lever_commands(endpoint: Endpoint, scratch: Path) -> list[Command]:
-    """List the steps from upstream's command to the charm's, one lever at a time."""
-    return [
-        upstream_command(endpoint),
-        charm_command(endpoint, scratch, "launcher, 1 worker", workers=1, log_requests=True),
-        charm_command(
-            endpoint,
-            scratch,
-            "+ quiet logs",
-            workers=1,
-            log_requests=False,
-            without=("PYTHONWARNINGS",),
-        ),
-        charm_command(endpoint, scratch, "+ warnings filtered", workers=1, log_requests=False),
-        charm_command(endpoint, scratch),
-    ]
-
-
 def server_base_environment() -> dict[str, str]:
     """Build this process's environment without tuning variables, able to import the servers.
 
-    The launcher always comes from this repository. The server is, in order:
+    The launcher always comes from this repository. The servers are, in order:
     upstream's from a kserve checkout (KSERVE_PYTHON_DIR=<checkout>/python,
-    where each server is a directory of its own), the installed upstream one,
-    else the workload tests' stand-in.
+    where each server is a directory of its own), the installed upstream ones
+    when all are installed, else the workload tests' stand-ins.
     """
     environment = {
         name: value for name, value in os.environ.items() if name not in TUNING_VARIABLES
@@ -219,13 +128,20 @@ def server_base_environment() -> dict[str, str]:
     paths = [str(ROCK_COMMON)]
     checkout = os.environ.get(KSERVE_PYTHON_DIR_ENV)
     if checkout:
-        paths.append(str(Path(checkout) / RUNTIME.server_module))
-    elif importlib.util.find_spec(RUNTIME.server_module) is None:
+        paths += [str(Path(checkout) / module) for module in SERVER_MODULES]
+    elif any(importlib.util.find_spec(module) is None for module in SERVER_MODULES):
         paths.append(str(STANDINS))
     if environment.get("PYTHONPATH"):
         paths.append(environment["PYTHONPATH"])
     environment["PYTHONPATH"] = os.pathsep.join(paths)
     return environment
+
+
+def server_origin(module: str) -> str:
+    """The file the servers that `running` starts import `module` from."""
+    paths = server_base_environment()["PYTHONPATH"].split(os.pathsep)
+    spec = PathFinder.find_spec(module, paths) or importlib.util.find_spec(module)
+    return str(spec.origin) if spec else f"nowhere: {module} is not importable"
 
 
 class ServedModel(ModelServerClient):

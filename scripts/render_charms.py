@@ -73,6 +73,16 @@ def render(runtime: Runtime) -> str:
     )
 
 
+def juju_defaults(runtime: Runtime) -> dict[str, Any]:
+    """The option values Juju hands a charm of `runtime` when none is set (by field name)."""
+    options = yaml.safe_load(render(runtime))["config"]["options"]
+    return {
+        name.replace("-", "_"): option["default"]
+        for name, option in options.items()
+        if "default" in option
+    }
+
+
 def first_sentence(text: str) -> str:
     """The first sentence of a description, on one line (for README tables)."""
     flat = " ".join(text.split())

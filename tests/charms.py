@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from model_server_charm.charm import ModelServerCharm
 from model_server_charm.config import CharmConfig
 from model_server_charm.families import family_for
 from model_server_charm.runtimes import Runtime
-from scripts.render_charms import render
+from scripts.render_charms import juju_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 CHARMS_DIR = ROOT / "charms"
@@ -69,16 +67,6 @@ THIN_CHARMS = discover_charms()
 # run on this one charm; tests of what differs per runtime run on every charm.
 REPRESENTATIVE = next(charm for charm in THIN_CHARMS if charm.name == "sklearn-server")
 BY_NAME = {charm.name: charm for charm in THIN_CHARMS}
-
-
-def juju_defaults(runtime: Runtime) -> dict[str, Any]:
-    """The option values Juju hands a charm of `runtime` when none is set (by field name)."""
-    options = yaml.safe_load(render(runtime))["config"]["options"]
-    return {
-        name.replace("-", "_"): option["default"]
-        for name, option in options.items()
-        if "default" in option
-    }
 
 
 def charm_config(runtime: Runtime, **values: Any) -> CharmConfig:

@@ -29,13 +29,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.servers import REPO_ROOT, RUNTIME, server_base_environment
+from bench.servers import REPO_ROOT, server_base_environment
 from model_server_charm.layer import SERVER_USER
+from model_server_charm.runtimes import RUNTIMES
 
 SERVER_VENV = REPO_ROOT / "build" / "server-venv"
 VENV_SYNC_TIMEOUT_S = 600
 # What the server imports: from the venv, and (PYTHONPATH) from the repository.
-SERVER_MODULES = ("kserve", "sklearn", "kserve_launcher", RUNTIME.server_module)
+SERVER_MODULES = ("kserve", "sklearn", "kserve_launcher", RUNTIMES["sklearn"].server_module)
 # Interpreters to build the server's venv on: the tests' own base, then the system's.
 BASE_PYTHONS = (Path(sys.base_prefix) / "bin" / "python3", Path("/usr/bin/python3"))
 

@@ -136,19 +136,15 @@ RUNTIMES = (
     Runtime(
         "sklearn",
         "sklearnserver",
-        "tests.workload.models.iris:build_sklearn",
+        "bench.models.iris:build_sklearn",
         iris_class_examples(0),
     ),
-    Runtime(
-        "xgboost", "xgbserver", "tests.workload.models.iris:build_xgboost", iris_class_examples(0)
-    ),
-    Runtime(
-        "lightgbm", "lgbserver", "tests.workload.models.iris:build_lightgbm", LIGHTGBM_EXAMPLES
-    ),
+    Runtime("xgboost", "xgbserver", "bench.models.boosters:build_xgboost", iris_class_examples(0)),
+    Runtime("lightgbm", "lgbserver", "bench.models.boosters:build_lightgbm", LIGHTGBM_EXAMPLES),
     Runtime(
         "pmml",
         "pmmlserver",
-        "tests.workload.models.pmml:build_pmml",
+        "bench.models.pmml:build_pmml",
         (
             v1([SETOSA_ROW], predictions, [PMML_SETOSA]),
             v2(fp32([SETOSA_ROW]), v2_by_name, PMML_SETOSA),
@@ -158,14 +154,14 @@ RUNTIMES = (
         Runtime(
             f"predictive-{framework}",
             "predictiveserver",
-            f"tests.workload.models.iris:build_{framework}",
+            f"bench.models.{module}:build_{framework}",
             examples,
             model_format=framework,
         )
-        for framework, examples in (
-            ("sklearn", iris_class_examples(0)),
-            ("xgboost", iris_class_examples(0)),
-            ("lightgbm", LIGHTGBM_EXAMPLES),
+        for framework, module, examples in (
+            ("sklearn", "iris", iris_class_examples(0)),
+            ("xgboost", "boosters", iris_class_examples(0)),
+            ("lightgbm", "boosters", LIGHTGBM_EXAMPLES),
         )
     ),
     Runtime(

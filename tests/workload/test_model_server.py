@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from ops import testing
 
-from bench.servers import free_port, train_iris_model
+from bench.models.iris import train_iris_model
+from bench.servers import free_port
 from model_server_charm import actions, k8s_resources, layer
 from model_server_charm.config import CharmConfig
 from model_server_charm.families import family_for

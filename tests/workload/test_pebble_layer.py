@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from ops import pebble, testing
 
-from bench.servers import train_iris_model
+from bench.models.iris import train_iris_model
 from model_server_charm import k8s_resources
 from model_server_charm.families.kserve_python import SERVER_ERROR_FILE
 from model_server_charm.layer import ALIVE_CHECK, READY_CHECK, WORKLOAD_CONTAINER

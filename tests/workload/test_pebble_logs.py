@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from ops import testing
 
-from bench.servers import train_iris_model
+from bench.models.iris import train_iris_model
 from model_server_charm.observability import logs
 from tests.charms import ThinCharm
 from tests.workload.harness import charm_on_pebble, charm_options

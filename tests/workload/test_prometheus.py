@@ -31,7 +31,8 @@ from typing import Any
 
 import pytest
 
-from bench.servers import ServedModel, free_port, train_iris_model
+from bench.models.iris import train_iris_model
+from bench.servers import ServedModel, free_port
 from model_server_charm.families import family_for
 from model_server_charm.observability import dashboards, metrics, rules
 from model_server_charm.runtimes import RUNTIMES, Runtime

@@ -21,7 +21,8 @@ import pytest
 import yaml
 from ops import pebble
 
-from bench.servers import ServedModel, free_port, train_iris_model
+from bench.models.iris import train_iris_model
+from bench.servers import ServedModel, free_port
 from model_server_charm.runtimes import RUNTIMES, Runtime
 from tests.rocks.rockcraft_projects import ROCKS, RockProject
 from tests.workload.harness import READY_TIMEOUT_S, host_layer

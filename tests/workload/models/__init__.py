@@ -1,7 +1,9 @@
-"""Models built on this machine, one builder per runtime, each writing what its server loads.
+"""Models of the heavy frameworks built on this machine, each writing what its server loads.
 
-Nothing comes from a model hub: every model is trained here on the iris data
-that scikit-learn ships, or (Hugging Face) initialised at random and trained
-on the example sentences. Builders of the heavy frameworks live in their own
-modules so that importing this package needs none of them.
+Nothing comes from a model hub: the paddle and AutoGluon models are trained
+here on the iris data that scikit-learn ships, the Hugging Face ones
+initialised at random and trained on the example sentences. Each builder lives
+in its own module so that importing this package needs none of them. The light
+frameworks' builders (scikit-learn, XGBoost, LightGBM, PMML) are the
+benchmark's, in `bench.models`.
 """

@@ -18,6 +18,7 @@ PMML_NAMESPACE = "http://www.dmg.org/PMML-4_4"
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 TARGET = "Species"
 SPECIES = ["setosa", "versicolor", "virginica"]
+MODEL_FILE = "model.pmml"
 # scikit-learn's marker of a leaf in `tree_.children_left`.
 LEAF = -1
 
@@ -29,13 +30,13 @@ def build_pmml(model_dir: Path) -> None:
     document = _document(tree)
     ElementTree.indent(document)
     model_dir.mkdir(parents=True, exist_ok=True)
-    document.write(model_dir / "model.pmml", encoding="UTF-8", xml_declaration=True)
+    document.write(model_dir / MODEL_FILE, encoding="UTF-8", xml_declaration=True)
 
 
 def _document(tree: DecisionTreeClassifier) -> ElementTree.ElementTree:
     ElementTree.register_namespace("", PMML_NAMESPACE)
     root = _element("PMML", version="4.4")
-    _element("Header", root, description="Iris decision tree written by the workload tests")
+    _element("Header", root, description="Iris decision tree trained on this machine")
     dictionary = _element("DataDictionary", root, numberOfFields=str(len(FEATURES) + 1))
     for name in FEATURES:
         _element("DataField", dictionary, name=name, optype="continuous", dataType="double")

@@ -1,4 +1,4 @@
-"""Iris classifiers for the light runtimes: scikit-learn, XGBoost, LightGBM."""
+"""Iris boosters: XGBoost and LightGBM, trained as upstream's tests train them."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ import lightgbm
 import xgboost
 from sklearn.datasets import load_iris
 
-from bench.servers import train_iris_model
-
-
-def build_sklearn(model_dir: Path) -> None:
-    """`model.joblib`: the benchmark's iris SVC (class labels 0, 1, 2)."""
-    train_iris_model(model_dir)
+XGBOOST_FILE = "model.json"
+LIGHTGBM_FILE = "model.bst"
 
 
 def build_xgboost(model_dir: Path) -> None:
@@ -28,7 +24,7 @@ def build_xgboost(model_dir: Path) -> None:
     }
     booster = xgboost.train(params, xgboost.DMatrix(features, label=labels), num_boost_round=10)
     model_dir.mkdir(parents=True, exist_ok=True)
-    booster.save_model(model_dir / "model.json")
+    booster.save_model(model_dir / XGBOOST_FILE)
 
 
 def build_lightgbm(model_dir: Path) -> None:
@@ -41,4 +37,4 @@ def build_lightgbm(model_dir: Path) -> None:
     params = {"objective": "multiclass", "num_class": 3, "num_threads": 1, "verbose": -1}
     booster = lightgbm.train(params, lightgbm.Dataset(table, label=labels), num_boost_round=20)
     model_dir.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(model_dir / "model.bst"))
+    booster.save_model(str(model_dir / LIGHTGBM_FILE))
