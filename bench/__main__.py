@@ -122,6 +122,11 @@ def report(measurements: list[Measurement], ceiling: float) -> None:
         f" p50 x{_median_ratio(charm, upstream, 'p50_ms'):.2f},"
         f" p99 x{_median_ratio(charm, upstream, 'p99_ms'):.2f}{medians}"
     )
+    if len(charm) > 1:
+        # Each round's two servers ran one after the other: on a shared machine, the
+        # spread of these ratios shows how much other processes moved the figures.
+        rounds = " ".join(f"x{c.rate / u.rate:.2f}" for c, u in zip(charm, upstream, strict=True))
+        print(f"req/s ratio in each round: {rounds}")
     print(
         f"ceiling, in-process predict of the same rows: {ceiling:.0f}/s"
         f" ({CHARM_LABEL} reaches {charm_rate / ceiling:.0%} of it)"
