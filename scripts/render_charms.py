@@ -49,6 +49,7 @@ ICONS = {
     "huggingface": Icon("hf", "#ffd21e", "#1a1a1a", 32),
     "predictive": Icon("pred", "#0a7f8c", "#1a1a1a", 22),
     "autogluon": Icon("ag", "#2b6cb0", "#1a1a1a", 32),
+    "proteus": Icon("amd", "#ed1c24", "#1a1a1a", 26),
 }
 
 
@@ -87,6 +88,12 @@ def default_value(value: Any) -> str:
     return f"`{json.dumps(value) if isinstance(value, bool) else value}`"
 
 
+def rock_version(runtime: Runtime) -> str:
+    """The version of the rock the charm runs (rocks/<server>/rockcraft.yaml)."""
+    rockcraft = ROOT / "rocks" / runtime.server_module / "rockcraft.yaml"
+    return str(yaml.safe_load(rockcraft.read_text())["version"])
+
+
 def readme(runtime: Runtime, charmcraft: dict[str, Any]) -> str:
     """The charm's README: what it serves, how to deploy it, its options, actions, relations."""
     relations = [
@@ -100,6 +107,7 @@ def readme(runtime: Runtime, charmcraft: dict[str, Any]) -> str:
         charm_name=charm_name(runtime),
         runtime=runtime,
         protocols=" and ".join(runtime.protocols),
+        rock_version=rock_version(runtime),
         example=runtime.default_example,
         options=charmcraft["config"]["options"],
         actions=charmcraft["actions"],
