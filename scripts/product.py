@@ -22,6 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 CHARMS_DIR = ROOT / "charms"
 ROCKS_DIR = ROOT / "rocks"
+PUBLISHED_CHARMS = Path(__file__).resolve().parent / "published_charms.yaml"
 PROJECT_URL = "https://github.com/kserve-bundle/kserve-bundle"
 # Where the release workflow pushes every rock, as <IMAGE_REGISTRY>/<rock>:<version>.
 IMAGE_REGISTRY = "ghcr.io/kserve-bundle"
@@ -64,6 +65,17 @@ class Charm:
     def endpoints_of(self, role: Role) -> dict[str, Endpoint]:
         """The charm's endpoints of one role, by name."""
         return {name: end for name, end in self.endpoints.items() if end.role == role}
+
+
+@dataclass(frozen=True)
+class PublishedCharm:
+    """A charm of others the bundle deploys, as recorded in published_charms.yaml."""
+
+    charm: Charm
+    channel: str
+    terraform_module: str
+    # Whether the module deploys the application trusted (it has no `trust` input).
+    terraform_module_trusts: bool
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,31 @@ def our_charms() -> dict[str, Charm]:
     """Every charm of this repository, by name."""
     return {
         name: charm_from(yaml.safe_load(path.read_text())) for name, path in charm_files().items()
+    }
+
+
+def published_charms() -> dict[str, PublishedCharm]:
+    """The charms of others the bundle deploys (prometheus-k8s, grafana-k8s), by name."""
+    recorded: dict[str, dict[str, Any]] = yaml.safe_load(PUBLISHED_CHARMS.read_text())
+    return {
+        name: PublishedCharm(
+            charm=Charm(
+                name=name,
+                base="",
+                architectures=(),
+                options={},
+                endpoints={
+                    endpoint: Endpoint(endpoint, interface, role)
+                    for role in ("provides", "requires")
+                    for endpoint, interface in entry[role].items()
+                },
+                resources={},
+            ),
+            channel=entry["channel"],
+            terraform_module=entry["terraform-module"],
+            terraform_module_trusts=entry["terraform-module-trusts"],
+        )
+        for name, entry in recorded.items()
     }
 
 

@@ -66,8 +66,10 @@ def test_existing_application_is_refreshed_not_redeployed(
     status = tmp_path / "status.json"
     status.write_text(json.dumps({"applications": {"sklearn": {}}}))
     exit_code = local_overlay.main(
-        ["--build-dir", str(tmp_path), "--arch", "amd64", "--status", str(status)]
-        + ["--template", str(template)]
+        [
+            *("--build-dir", str(tmp_path), "--arch", "amd64"),
+            *("--status", str(status), "--template", str(template)),
+        ]
     )
     assert exit_code == 0
     steps = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
@@ -106,5 +108,5 @@ def test_a_charm_this_checkout_lacks_is_named_as_such(tmp_path: Path):
 
 def test_an_application_the_bundle_lacks_is_refused(tmp_path: Path):
     template = {"applications": {"sklearn2": SKLEARN_ONLY["applications"]["sklearn"]}}
-    with pytest.raises(local_overlay.PlanError, match="sklearn2, which bundle.yaml does not"):
+    with pytest.raises(local_overlay.PlanError, match=r"sklearn2, which bundle\.yaml does not"):
         local_overlay.local_applications(BUNDLE, template, tmp_path, "r", "amd64", set())
