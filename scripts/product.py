@@ -76,6 +76,7 @@ class PublishedCharm:
     terraform_module: str
     # Whether the module deploys the application trusted (it has no `trust` input).
     terraform_module_trusts: bool
+    terraform_module_inputs: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ def published_charms() -> dict[str, PublishedCharm]:
             channel=entry["channel"],
             terraform_module=entry["terraform-module"],
             terraform_module_trusts=entry["terraform-module-trusts"],
+            terraform_module_inputs=frozenset(entry["terraform-module-inputs"]),
         )
         for name, entry in recorded.items()
     }
