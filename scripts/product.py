@@ -12,6 +12,7 @@ names the release workflow publishes under (README.md, Release).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,13 +154,17 @@ def published_charms() -> dict[str, PublishedCharm]:
     }
 
 
+@functools.cache
+def rock_in(directory: Path) -> Rock:
+    """The rock a rockcraft.yaml declares (read once: rocks' files are large, tests ask often)."""
+    document = yaml.safe_load((directory / "rockcraft.yaml").read_text())
+    return Rock(document["name"], str(document["version"]))
+
+
 def rocks() -> dict[str, Rock]:
     """Every rock of this repository, by name."""
-    found: dict[str, Rock] = {}
-    for path in sorted(ROCKS_DIR.glob("*/rockcraft.yaml")):
-        document = yaml.safe_load(path.read_text())
-        found[document["name"]] = Rock(document["name"], str(document["version"]))
-    return found
+    found = (rock_in(path.parent) for path in sorted(ROCKS_DIR.glob("*/rockcraft.yaml")))
+    return {rock.name: rock for rock in found}
 
 
 def rock_of_image(image: str) -> Rock | None:
