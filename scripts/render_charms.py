@@ -21,6 +21,7 @@ import yaml
 
 from model_server_charm.families import family_for
 from model_server_charm.runtimes import RUNTIMES, Runtime
+from scripts.product import PROJECT_URL, Rock, rocks
 from scripts.rendering import ROOT, render_template, write_or_check
 
 SHARED = ROOT / "charms" / "model-server-charm"
@@ -63,12 +64,30 @@ def class_name(runtime: Runtime) -> str:
     return "".join(word.capitalize() for word in charm_name(runtime).split("-")) + "Charm"
 
 
+def server_rock(runtime: Runtime) -> Rock:
+    """The rock the runtime's charm runs: rocks/<server module>, else rocks/<charm name>.
+
+    The KServe servers' rocks are named after their modules (sklearnserver); a
+    rock of another family may share its charm's name (proteus-server).
+    """
+    available = rocks()
+    for name in (runtime.server_module, charm_name(runtime)):
+        if name in available:
+            return available[name]
+    raise LookupError(
+        f"no rock for {charm_name(runtime)}: neither rocks/{runtime.server_module} nor"
+        f" rocks/{charm_name(runtime)} has a rockcraft.yaml"
+    )
+
+
 def render(runtime: Runtime) -> str:
     """The charmcraft.yaml of the runtime's charm."""
     return render_template(
         TEMPLATE,
         charm_name=charm_name(runtime),
         runtime=runtime,
+        rock=server_rock(runtime),
+        project_url=PROJECT_URL,
         option_groups=[kind.name for kind in family_for(runtime).group_kinds()],
         default_workers=min(DEFAULT_WORKERS, runtime.max_workers),
     )
@@ -88,12 +107,6 @@ def default_value(value: Any) -> str:
     return f"`{json.dumps(value) if isinstance(value, bool) else value}`"
 
 
-def rock_version(runtime: Runtime) -> str:
-    """The version of the rock the charm runs (rocks/<server>/rockcraft.yaml)."""
-    rockcraft = ROOT / "rocks" / runtime.server_module / "rockcraft.yaml"
-    return str(yaml.safe_load(rockcraft.read_text())["version"])
-
-
 def readme(runtime: Runtime, charmcraft: dict[str, Any]) -> str:
     """The charm's README: what it serves, how to deploy it, its options, actions, relations."""
     relations = [
@@ -107,7 +120,7 @@ def readme(runtime: Runtime, charmcraft: dict[str, Any]) -> str:
         charm_name=charm_name(runtime),
         runtime=runtime,
         protocols=" and ".join(runtime.protocols),
-        rock_version=rock_version(runtime),
+        rock=server_rock(runtime),
         example=runtime.default_example,
         options=charmcraft["config"]["options"],
         actions=charmcraft["actions"],
