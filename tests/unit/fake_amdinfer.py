@@ -10,12 +10,13 @@ The workload tests run the full stand-in (tests/workload/standins/amdinfer).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.unit.fake_server import serving
 
 ECHO_METADATA = {
     "name": "cPlusPlus",
@@ -131,12 +132,5 @@ def _handler(fake: FakeAmdinfer) -> type[BaseHTTPRequestHandler]:
 def serve_amdinfer() -> Generator[FakeAmdinfer]:
     """Run the fake on a free loopback port for the duration of a test."""
     fake = FakeAmdinfer()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(fake)) as fake.port:
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
