@@ -22,8 +22,6 @@ Output, one tab-separated step per line, in the order deploy.sh runs them:
     refresh    <application> <charm file> <image>
     integrate  <endpoint>    <endpoint>
     wait       <application>
-
-It also writes build/images.json ({rock name: image}) for the integration tests.
 """
 
 from __future__ import annotations
@@ -199,7 +197,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write the overlay and images.json, and print the steps for deploy.sh."""
+    """Write the overlay and print the steps for deploy.sh."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     bundle: dict[str, Any] = yaml.safe_load(args.bundle.read_text())
     build_dir: Path = args.build_dir.resolve()
@@ -219,8 +217,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     overlay_file = build_dir / "local-overlay.yaml"
     # JSON is YAML: written by a serialiser, never assembled from strings.
     overlay_file.write_text(json.dumps(overlay(applications), indent=2) + "\n")
-    images = {app.rock_file.name.split("_")[0]: app.image for app in applications}
-    (build_dir / "images.json").write_text(json.dumps(images, indent=2, sort_keys=True) + "\n")
 
     steps: list[tuple[str, ...]] = [
         *(("push", str(app.rock_file), app.image) for app in applications),

@@ -72,13 +72,12 @@ def test_existing_application_is_refreshed_not_redeployed(
         ]
     )
     assert exit_code == 0
-    steps = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
-    assert steps.count("refresh") == 1
-    assert "push" in steps
+    steps = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [step[0] for step in steps].count("refresh") == 1
+    (push,) = [step for step in steps if step[0] == "push"]
+    assert push[2].startswith("localhost:32000/sklearnserver:")
     overlay = json.loads((tmp_path / "local-overlay.yaml").read_text())
     assert overlay["applications"]["sklearn"] is None
-    images = json.loads((tmp_path / "images.json").read_text())
-    assert images["sklearnserver"].startswith("localhost:32000/sklearnserver:")
 
 
 def test_relations_of_removed_applications_are_restored():
