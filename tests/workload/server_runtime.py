@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,10 +58,25 @@ class ServerRuntime:
         """A new directory under `root` that the services' user owns."""
         path = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.root))
         path.chmod(0o755)
+        self._hand_over(path)
+        return path
+
+    def model_directory(self, prefix: str, build: Callable[[Path], None]) -> Path:
+        """A new directory under `root` holding what `build` writes, all of it the user's.
+
+        A builder may write files only their owner can read (safetensors does).
+        """
+        path = self.directory(prefix)
+        build(path)
+        for written in path.rglob("*"):
+            self._hand_over(written)
+        return path
+
+    def _hand_over(self, path: Path) -> None:
+        """Make the services' user the owner of `path`."""
         if self.user is not None:
             account = pwd.getpwnam(self.user)
             os.chown(path, account.pw_uid, account.pw_gid)
-        return path
 
     def environment(self) -> dict[str, str]:
         """The Pebble daemon's environment: the servers importable, `python3` first on PATH."""

@@ -56,8 +56,7 @@ def served(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Generator[CharmOnPebble]:
     """The charm's layer for the case's model, on Pebble, with the model ready."""
-    model_dir = server_runtime.directory(f"{case.name}-model")
-    case.build(model_dir)
+    model_dir = server_runtime.model_directory(f"{case.name}-model", case.build)
     pebble_dir = tmp_path_factory.mktemp("pebble") / "state"
     with charm_on_pebble(
         pebble_bin, server_runtime, case.charm, _options(case, model_dir), pebble_dir
@@ -117,12 +116,14 @@ def test_a_server_that_stops_answering_is_restarted_by_the_alive_check(
 
 def _corrupt_model(case: CharmCase, server_runtime: ServerRuntime) -> Path:
     """The case's model with every file's content replaced: the server fails to load it."""
-    model_dir = server_runtime.directory(f"{case.name}-corrupt-model")
-    case.build(model_dir)
-    for path in model_dir.rglob("*"):
-        if path.is_file():
-            path.write_text("not a model\n")
-    return model_dir
+
+    def build_corrupt(model_dir: Path) -> None:
+        case.build(model_dir)
+        for path in model_dir.rglob("*"):
+            if path.is_file():
+                path.write_text("not a model\n")
+
+    return server_runtime.model_directory(f"{case.name}-corrupt-model", build_corrupt)
 
 
 def _service_state(served: CharmOnPebble) -> str:

@@ -48,8 +48,7 @@ def _predict_lines(loki: LokiReceiver) -> list[LogLine]:
 def test_pebble_pushes_the_servers_lines_with_the_charms_labels(
     pebble_bin: Path, server_runtime: ServerRuntime, tmp_path: Path
 ):
-    model_dir = server_runtime.directory("model")
-    train_iris_model(model_dir)
+    model_dir = server_runtime.model_directory("model", train_iris_model)
     # log-requests: a line for each request, so there is a line to look for.
     options = {**charm_options(model_dir, workers=1), "log-requests": True}
     started_ns = time.time_ns()

@@ -93,8 +93,7 @@ def test_the_rocks_entrypoint_service_serves_with_its_kserve_runtime(
     server_runtime: ServerRuntime,
     tmp_path: Path,
 ):
-    model_dir = server_runtime.directory(f"{case.name}-model")
-    case.build(model_dir)
+    model_dir = server_runtime.model_directory(f"{case.name}-model", case.build)
     port = free_port()
     container = runtime_container(case, case.name, model_dir, port, free_port())
     pebble_dir = tmp_path / "pebble"
