@@ -1,6 +1,7 @@
 """Every KServe Python runtime, started with KServe's own ClusterServingRuntime arguments.
 
-Each case's server (the stand-in, or upstream's own with KSERVE_PYTHON_DIR)
+Each case's server (the stand-in, or upstream's own with KSERVE_PYTHON_DIR:
+`bench.servers.server_base_environment`)
 runs on loopback as `python -m <server>` with the args and env of
 `kserve-<server>.yaml` (KServe v0.20.0, `tests.workload.kserve_runtime`),
 serving a model built on this machine, and must answer upstream's example
@@ -11,35 +12,23 @@ each runs in its own tox environment.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Generator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench.servers import (
-    KSERVE_PYTHON_DIR_ENV,
-    STANDINS,
-    Command,
-    Endpoint,
-    free_port,
-    running,
-    server_base_environment,
-)
+from bench.servers import Command, Endpoint, free_port, running
 from tests.workload.charm_cases import CASES, CharmCase, Example
 from tests.workload.kserve_runtime import runtime_container
 
 pytestmark = pytest.mark.slow
 
 REQUEST_TIMEOUT_S = 60
-# predictiveserver imports the three servers whose models it serves.
-PREDICTIVE_SERVERS = ("sklearnserver", "xgbserver", "lgbserver")
 
 
 @dataclass(frozen=True)
@@ -73,15 +62,6 @@ class ServedRuntime:
             return response.read().decode()
 
 
-def server_path(server: str) -> list[str]:
-    """Where the server's package is: upstream's checkout (KSERVE_PYTHON_DIR) or the stand-ins."""
-    checkout = os.environ.get(KSERVE_PYTHON_DIR_ENV)
-    if not checkout:
-        return [str(STANDINS)]
-    servers = (server, *PREDICTIVE_SERVERS) if server == "predictiveserver" else (server,)
-    return [str(Path(checkout) / name) for name in servers]
-
-
 @pytest.fixture(scope="module")
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -98,12 +78,8 @@ def served(
         # The manifest relies on the server's default, where KServe puts the model.
         args.append(f"--model_dir={model_dir}")
     server = case.runtime.server_module
-    base_path = server_base_environment()["PYTHONPATH"]
-    environment = {
-        **container.environment,
-        "PYTHONPATH": os.pathsep.join([*server_path(server), base_path]),
-    }
-    command = Command(f"upstream {server}", (sys.executable, "-m", server, *args), environment)
+    argv = (sys.executable, "-m", server, *args)
+    command = Command(f"upstream {server}", argv, container.environment)
     log_path = tmp_path_factory.mktemp(f"{case.name}-log") / "server.log"
     with running(command, endpoint, log_path, case.ready_timeout_s):
         yield ServedRuntime(case, endpoint)
