@@ -49,6 +49,10 @@ TUNING_VARIABLES = (
 STOP_TIMEOUT_S = 30
 # A kserve checkout's python/ directory: run the real upstream servers from it.
 KSERVE_PYTHON_DIR_ENV = "KSERVE_PYTHON_DIR"
+# The KServe Python servers, each a directory of that checkout holding its package.
+KSERVE_SERVER_MODULES = sorted(
+    {runtime.server_module for runtime in RUNTIMES.values() if runtime.family == "kserve-python"}
+)
 UPSTREAM_LABEL = "upstream default"
 CHARM_LABEL = "charm default"
 
@@ -206,10 +210,10 @@ def lever_commands(endpoint: Endpoint, scratch: Path) -> list[Command]:
 def server_base_environment() -> dict[str, str]:
     """Build this process's environment without tuning variables, able to import the servers.
 
-    The launcher always comes from this repository. The server is, in order:
+    The launcher always comes from this repository. The servers are, in order:
     upstream's from a kserve checkout (KSERVE_PYTHON_DIR=<checkout>/python,
-    where each server is a directory of its own), the installed upstream one,
-    else the workload tests' stand-in.
+    where each server is a directory of its own), the installed upstream ones,
+    else the workload tests' stand-ins.
     """
     environment = {
         name: value for name, value in os.environ.items() if name not in TUNING_VARIABLES
@@ -219,7 +223,7 @@ def server_base_environment() -> dict[str, str]:
     paths = [str(ROCK_COMMON)]
     checkout = os.environ.get(KSERVE_PYTHON_DIR_ENV)
     if checkout:
-        paths.append(str(Path(checkout) / RUNTIME.server_module))
+        paths += [str(Path(checkout) / module) for module in KSERVE_SERVER_MODULES]
     elif importlib.util.find_spec(RUNTIME.server_module) is None:
         paths.append(str(STANDINS))
     if environment.get("PYTHONPATH"):
