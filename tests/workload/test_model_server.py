@@ -130,7 +130,7 @@ def test_smoke_test_gives_the_documented_answer(case: CharmCase, server: Running
     results = actions.smoke_test(_client(server), case.family, config)
 
     assert results["result"] == "passed: the example model gave the documented answer"
-    answer = actions.judged(json.loads(results["response"]), example)
+    answer = actions.judged(json.loads(results["response"]), example.judge)
     assert actions.matches_expected(answer, example.expected)
 
 

@@ -73,9 +73,8 @@ def _answers(case: CharmCase, client: ServedModel, model_dir: Path) -> dict[str,
     config = case.config(str(model_dir), model_name=client.model_name)
     answers: dict[str, Any] = {}
     for example in case.examples:
-        path, body = case.family.request(config, example.protocol, example.body)
-        answer = client.post(path, body)
-        assert answer.ok, f"{path} answered {answer.status}: {answer.body}"
+        answer = case.family.infer(client, config, example.protocol, example.body, "")
+        assert answer.ok, f"{example.name} answered {answer.status}: {answer.body}"
         answers[example.name] = example.answer(json.loads(answer.body))
     return answers
 

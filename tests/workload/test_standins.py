@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-import urllib.error
 import urllib.request
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from bench.servers import Command, Endpoint, free_port, running
+from model_server_charm.server_client import ModelServerClient
 from tests.workload.charm_cases import CASES, CharmCase, Example
 from tests.workload.kserve_runtime import runtime_container
 
@@ -43,17 +43,11 @@ class ServedRuntime:
         config = self.case.config(
             str(self.endpoint.model_dir), model_name=self.endpoint.model_name
         )
-        path, body = self.case.family.request(config, example.protocol, example.body)
-        request = urllib.request.Request(
-            self.endpoint.base_url + path,
-            data=body,
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            pytest.fail(f"{path} answered {error.code}: {error.read().decode(errors='replace')}")
+        client = ModelServerClient(self.endpoint.base_url, timeout=REQUEST_TIMEOUT_S)
+        answer = self.case.family.infer(client, config, example.protocol, example.body, "")
+        if not answer.ok:
+            pytest.fail(f"{example.name} answered {answer.status}: {answer.body}")
+        return json.loads(answer.body)
 
     def metrics(self) -> str:
         with urllib.request.urlopen(
