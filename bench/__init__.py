@@ -10,7 +10,7 @@ loopback ports, under the same bounded load, sending the runtime's upstream
 example request:
 
 * upstream: the runtime's KServe ClusterServingRuntime, as KServe runs it:
-  ``python -m <server>`` with the manifest's args (``bench.upstream``);
+  ``python -m <server>`` with the runtime's args (``bench.commands``);
 * charm: the command and environment the charm puts in its Pebble layer, taken
   from the charm's code with Juju's defaults rather than retyped, with the
   rock's paths mapped onto this repository (``bench.commands``).

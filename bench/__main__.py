@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from bench.arguments import BenchOptions, parse_args
-from bench.commands import CHARM_LABEL, UPSTREAM_LABEL, Comparison
-from bench.cpu import CpuSnapshot, CpuUse
+from bench.commands import Comparison
+from bench.cpu import CpuSnapshot
 from bench.frameworks import FRAMEWORKS
-from bench.load import LoadError, LoadResult, Wrk
+from bench.load import LoadError, Wrk
 from bench.metrics import predict_count
+from bench.results import Measurement, load_average, report
 from bench.servers import (
     Command,
     Endpoint,
@@ -27,24 +26,6 @@ from bench.servers import (
 MODEL_NAME = "iris"
 READY_TIMEOUT_S = 120
 CEILING_S = 2.0
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One server under load, and whether its /metrics counted what it served."""
-
-    command: Command
-    result: LoadResult
-    cpu: CpuUse
-    sent: int
-    counted: int
-    # Requests wrk abandons in flight when its time is up may still be served and counted.
-    in_flight_allowance: int
-
-    @property
-    def metrics_intact(self) -> bool:
-        """Whether /metrics counted every completed request (and no more than were in flight)."""
-        return 0 <= self.counted - self.sent <= self.in_flight_allowance
 
 
 def measure(
@@ -72,10 +53,6 @@ def measure(
     )
 
 
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def introduce(options: BenchOptions, commands: list[Command]) -> None:
     """Say what is compared, with which model, load and request, on which machine."""
     comparison, load = options.comparison, options.load
@@ -95,49 +72,6 @@ def introduce(options: BenchOptions, commands: list[Command]) -> None:
             f"The charm runs {module} with 1 worker, as the server forces: the comparison shows"
             " what the launcher and quiet logs are worth alone."
         )
-
-
-def report(measurements: list[Measurement], ceiling: float) -> None:
-    """Print the table, the charm/upstream ratios and the ceiling."""
-    print(
-        f"\n{'command':<26}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
-        f"{'server':>8}{'others':>8}   /metrics predictions (completed)"
-    )
-    for m in measurements:
-        r = m.result
-        verdict = "ok" if m.metrics_intact else "MISMATCH"
-        print(
-            f"{m.command.label:<26}{r.rate:>8.0f}{r.p50_ms:>8.2f}{r.p99_ms:>8.2f}"
-            f"{r.socket_errors + r.bad_status:>7}{m.cpu.server_cores:>8.2f}{m.cpu.others:>8.2f}"
-            f"   {m.counted} ({m.sent}) {verdict}"
-        )
-    print("(server, others: CPU cores used on average by the server and by other processes)")
-    upstream = [m.result for m in measurements if m.command.label == UPSTREAM_LABEL]
-    charm = [m.result for m in measurements if m.command.label == CHARM_LABEL]
-    up_rate = statistics.median(r.rate for r in upstream)
-    charm_rate = statistics.median(r.rate for r in charm)
-    medians = " (medians)" if len(charm) > 1 else ""
-    print(
-        f"\n{CHARM_LABEL} / {UPSTREAM_LABEL}: req/s x{charm_rate / up_rate:.2f},"
-        f" p50 x{_median_ratio(charm, upstream, 'p50_ms'):.2f},"
-        f" p99 x{_median_ratio(charm, upstream, 'p99_ms'):.2f}{medians}"
-    )
-    if len(charm) > 1:
-        # Each round's two servers ran one after the other: on a shared machine, the
-        # spread of these ratios shows how much other processes moved the figures.
-        rounds = " ".join(f"x{c.rate / u.rate:.2f}" for c, u in zip(charm, upstream, strict=True))
-        print(f"req/s ratio in each round: {rounds}")
-    print(
-        f"ceiling, in-process predict of the same rows: {ceiling:.0f}/s"
-        f" ({CHARM_LABEL} reaches {charm_rate / ceiling:.0%} of it)"
-    )
-    print(f"load average at the end: {load_average()}")
-
-
-def _median_ratio(charm: list[LoadResult], upstream: list[LoadResult], field: str) -> float:
-    return statistics.median(getattr(r, field) for r in charm) / statistics.median(
-        getattr(r, field) for r in upstream
-    )
 
 
 def run(options: BenchOptions, scratch: Path) -> list[Measurement] | None:

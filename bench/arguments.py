@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from bench.commands import COMPARED_RUNTIMES, Comparison, ComparisonError
 from bench.load import Load
-from bench.upstream import ManifestError
 
 DESCRIPTION = """\
 Serve the same model with KServe's upstream ClusterServingRuntime command and
@@ -56,7 +55,7 @@ def parse_args(argv: list[str]) -> BenchOptions:
             parser.error(f"--{option} must be at least 1")
     try:
         comparison = Comparison.of(args.runtime, args.framework)
-    except (ComparisonError, ManifestError) as error:
+    except ComparisonError as error:
         parser.error(str(error))
     load = Load(
         connections=args.connections,

@@ -1,8 +1,11 @@
 """The commands under comparison for one runtime: upstream's and the charm's default.
 
-Upstream's is the runtime's ClusterServingRuntime as KServe runs it
-(`bench.upstream`). The charm's is the command and environment the charm puts
-in its Pebble layer, taken from the charm's own code
+Upstream's is the runtime's ClusterServingRuntime as KServe runs it: the server
+image's entrypoint, `python -m <server>`, with the runtime's args as
+rocks/rocks.yaml records them (the rock tests check them against KServe's
+manifests), put on this machine by `tests.kserve_manifests.local_args` as the
+workload tests put them. The charm's is the command and environment the charm
+puts in its Pebble layer, taken from the charm's own code
 (`family_for(runtime).command(config)`) with the option values Juju gives a
 charm that was never configured, and the rock's paths mapped onto this
 repository (`bench.servers.rock_paths_on_host`).
@@ -16,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.servers import Command, Endpoint, rock_paths_on_host, to_host
-from bench.upstream import ServingRuntimeManifest
 from model_server_charm.families import family_for
 from model_server_charm.runtimes import RUNTIMES, Example, Runtime
+from scripts.kserve_rocks import KServeRuntime, load_kserve_rocks
 from scripts.render_charms import juju_defaults
+from tests.kserve_manifests import local_args
 
 # The runtimes whose models the bench builds on this machine (bench.frameworks); the
 # others' frameworks are heavy and installed only in their own workload environments.
@@ -41,21 +45,19 @@ class Comparison:
     """One runtime under comparison: its model's framework, its example, both commands."""
 
     runtime: Runtime
-    manifest: ServingRuntimeManifest
+    kserve_runtime: KServeRuntime
     framework: str
     example: Example
     # The charm's option values (by field name): Juju's defaults and the example's setting.
     charm_values: dict[str, Any]
 
     @classmethod
-    def of(
-        cls, runtime_name: str, framework: str | None = None, manifests: Path | None = None
-    ) -> Comparison:
+    def of(cls, runtime_name: str, framework: str | None = None) -> Comparison:
         """The comparison of a runtime; ComparisonError says why it cannot be made.
 
         `framework` is the model format (`{{.Annotations.modelFormat}}`, the
         charm's `framework` option): by default the charm's default, else the
-        one format the runtime's manifest supports.
+        one format KServe's runtime supports.
         """
         if runtime_name not in COMPARED_RUNTIMES:
             known = "a runtime" if runtime_name in RUNTIMES else "an unknown runtime"
@@ -64,17 +66,19 @@ class Comparison:
                 f" choose one of {', '.join(COMPARED_RUNTIMES)}"
             )
         runtime = RUNTIMES[runtime_name]
-        manifest = ServingRuntimeManifest.load(runtime.server_module, manifests)
+        kserve_runtime = load_kserve_rocks().rocks[runtime.server_module].runtime
+        formats = list(
+            dict.fromkeys(model_format.name for model_format in kserve_runtime.model_formats)
+        )
         defaults = juju_defaults(runtime)
-        chosen = framework or defaults.get(FRAMEWORK_OPTION) or manifest.model_formats[0]
-        if chosen not in manifest.model_formats:
+        chosen = framework or defaults.get(FRAMEWORK_OPTION) or formats[0]
+        if chosen not in formats:
             raise ComparisonError(
-                f"--framework {chosen}: kserve-{manifest.server} serves"
-                f" {', '.join(manifest.model_formats)} models"
+                f"--framework {chosen}: {kserve_runtime.name} serves {', '.join(formats)} models"
             )
         wanted = {FRAMEWORK_OPTION: chosen} if FRAMEWORK_OPTION in defaults else {}
         example, values = _example_for(runtime, defaults, wanted)
-        return cls(runtime, manifest, chosen, example, values)
+        return cls(runtime, kserve_runtime, chosen, example, values)
 
     @property
     def charm_workers(self) -> int:
@@ -82,16 +86,18 @@ class Comparison:
         return int(self.charm_values["workers"])
 
     def upstream_command(self, endpoint: Endpoint) -> Command:
-        """`python -m <server>` with the manifest's args, as the server image runs them."""
-        arguments = self.manifest.argv(
+        """`python -m <server>` with the runtime's args, as the server image runs them."""
+        arguments = local_args(
+            self.kserve_runtime.args,
             endpoint.model_name,
             self.framework,
             endpoint.model_dir,
             endpoint.http_port,
             endpoint.grpc_port,
         )
-        argv = (sys.executable, "-m", self.manifest.server, *arguments)
-        return Command(UPSTREAM_LABEL, argv, self.manifest.environment)
+        return Command(
+            UPSTREAM_LABEL, (sys.executable, "-m", self.runtime.server_module, *arguments)
+        )
 
     def charm_command(
         self,

@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from importlib.machinery import PathFinder
 from pathlib import Path
 
-from model_server_charm.families import family_for
 from model_server_charm.families.kserve_python import (
     METRICS_DIR,
     QUIET_LOG_CONFIG,
     SERVER_ERROR_FILE,
-    KServePython,
     infer_path,
     ready_path,
 )
@@ -30,12 +28,6 @@ from model_server_charm.server_client import ModelServerClient, ServerAnswer
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ROCK_COMMON = REPO_ROOT / "rocks" / "common"
 STANDINS = REPO_ROOT / "tests" / "workload" / "standins"
-# Every KServe Python server module (predictiveserver imports three others).
-SERVER_MODULES = tuple(
-    runtime.server_module
-    for runtime in RUNTIMES.values()
-    if isinstance(family_for(runtime), KServePython)
-)
 # Variables that change how a server runs: each command gets only the ones it sets itself.
 TUNING_VARIABLES = (
     "PYTHONWARNINGS",
@@ -47,6 +39,11 @@ TUNING_VARIABLES = (
 STOP_TIMEOUT_S = 30
 # A kserve checkout's python/ directory: run the real upstream servers from it.
 KSERVE_PYTHON_DIR_ENV = "KSERVE_PYTHON_DIR"
+# The KServe Python servers, each a directory of that checkout holding its package
+# (predictiveserver imports three others).
+KSERVE_SERVER_MODULES = sorted(
+    {runtime.server_module for runtime in RUNTIMES.values() if runtime.family == "kserve-python"}
+)
 
 
 def free_port() -> int:
@@ -128,8 +125,8 @@ def server_base_environment() -> dict[str, str]:
     paths = [str(ROCK_COMMON)]
     checkout = os.environ.get(KSERVE_PYTHON_DIR_ENV)
     if checkout:
-        paths += [str(Path(checkout) / module) for module in SERVER_MODULES]
-    elif any(importlib.util.find_spec(module) is None for module in SERVER_MODULES):
+        paths += [str(Path(checkout) / module) for module in KSERVE_SERVER_MODULES]
+    elif any(importlib.util.find_spec(module) is None for module in KSERVE_SERVER_MODULES):
         paths.append(str(STANDINS))
     if environment.get("PYTHONPATH"):
         paths.append(environment["PYTHONPATH"])

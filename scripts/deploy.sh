@@ -58,10 +58,13 @@ is_ubuntu() {
 }
 
 # concierge's microk8s preset plus the registry addon (the preset leaves it
-# out) and python3-yaml for scripts/local_overlay.py. LXD is installed but not
-# bootstrapped: it is only the build backend of charmcraft and rockcraft.
+# out) and python3-yaml for scripts/local_overlay.py, with Juju 3.6 (the LTS).
+# LXD is installed but not bootstrapped: it is only the build backend of
+# charmcraft and rockcraft.
 write_concierge_config() {
     cat >"$1" <<'EOF'
+juju:
+  channel: 3.6/stable
 providers:
   lxd:
     enable: true
@@ -221,9 +224,9 @@ ensure_model
 mkdir -p "$BUILD"
 juju status -m "$model" --format=json >"$BUILD/juju-status.json"
 plan="$(
-    PYTHONPATH="$ROOT/charms/model-server-charm/src${PYTHONPATH:+:$PYTHONPATH}" \
-        "${python[@]}" "$ROOT/scripts/local_overlay.py" --bundle "$ROOT/bundle.yaml" \
-        --build-dir "$BUILD" --registry "$registry" --status "$BUILD/juju-status.json"
+    "${python[@]}" "$ROOT/scripts/local_overlay.py" --bundle "$ROOT/bundle.yaml" \
+        --template "$ROOT/overlays/local.yaml" --build-dir "$BUILD" --registry "$registry" \
+        --status "$BUILD/juju-status.json"
 )" || die "cannot plan the deployment (see above)"
 
 # Insecure (plain HTTP) pushes only to a registry on this machine.

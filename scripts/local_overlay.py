@@ -3,10 +3,11 @@
 
 bundle.yaml names Charmhub charms; a developer or CI deploys what this checkout
 builds instead. This script is the decision-making half of scripts/deploy.sh
-(which only runs commands): for every bundle application whose charm is one of
-ours, it finds the packed .charm and the runtime's .rock in build/, picks the
-image reference the rock is pushed as, and writes an overlay
-(build/local-overlay.yaml) that points the application at both.
+(which only runs commands): overlays/local.yaml names, for every application of
+ours, the packed charm and the rock it wants (`build/<charm>_*.charm`,
+`build/<rock>_*.rock`); the script finds the newest such files in build/, picks
+the image reference each rock is pushed as, and writes the filled overlay
+(build/local-overlay.yaml) that points the applications at both.
 
 Juju's bundle deploy cannot move an existing application to a newly uploaded
 local charm, so applications already in the model are taken out of the overlay
@@ -21,8 +22,6 @@ Output, one tab-separated step per line, in the order deploy.sh runs them:
     refresh    <application> <charm file> <image>
     integrate  <endpoint>    <endpoint>
     wait       <application>
-
-It also writes build/images.json ({rock name: image}) for the integration tests.
 """
 
 from __future__ import annotations
@@ -39,9 +38,9 @@ from typing import Any
 
 import yaml
 
-from model_server_charm.runtimes import RUNTIMES, Runtime
-
 ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "overlays" / "local.yaml"
+SERVER_IMAGE = "server-image"
 # Debian architecture names, as charmcraft and rockcraft put them in file names.
 ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64el", "s390x": "s390x"}
 # Characters of the rock's sha256 in its image tag: a rebuilt rock gets a new
@@ -65,11 +64,6 @@ class LocalApplication:
     exists: bool
 
 
-def charm_name(runtime: Runtime) -> str:
-    """The runtime's charm, named as scripts/render_charms.py names it."""
-    return f"{runtime.name}-server"
-
-
 def newest(paths: Iterable[Path]) -> Path | None:
     """The most recently written file: build/ may still hold older packs."""
     return max(paths, key=lambda path: path.stat().st_mtime, default=None)
@@ -89,23 +83,47 @@ def image_reference(registry: str, rock_file: Path) -> str:
     return f"{registry}/{rock}:{version}-{digest.hexdigest()[:TAG_DIGEST_CHARS]}"
 
 
+def packed(build_dir: Path, placeholder: str, suffix: str) -> Path | None:
+    """The newest file in build_dir that a template's `build/<name>_*<ext>` stands for.
+
+    `suffix` keeps the files of one architecture (`-amd64.charm`, `_amd64.rock`).
+    """
+    pattern = Path(placeholder).name
+    return newest(path for path in build_dir.glob(pattern) if path.name.endswith(suffix))
+
+
+def missing_hint(placeholder: str) -> str:
+    """What to do about a packed file that is not there."""
+    name = Path(placeholder).name.split("_", 1)[0]
+    if placeholder.endswith(".charm") and not (ROOT / "charms" / name).is_dir():
+        return f"{placeholder} (this checkout has no charms/{name} to pack)"
+    return placeholder
+
+
 def local_applications(
-    bundle: dict[str, Any], build_dir: Path, registry: str, arch: str, existing: set[str]
+    bundle: dict[str, Any],
+    template: dict[str, Any],
+    build_dir: Path,
+    registry: str,
+    arch: str,
+    existing: set[str],
 ) -> list[LocalApplication]:
-    """Every bundle application whose charm is one of ours, with its packed files."""
-    runtimes = {charm_name(runtime): runtime for runtime in RUNTIMES.values()}
+    """Every application of the template, with the packed files it stands for."""
     applications: list[LocalApplication] = []
     missing: list[str] = []
-    for name, spec in (bundle.get("applications") or {}).items():
-        runtime = runtimes.get((spec or {}).get("charm", ""))
-        if runtime is None:
-            continue  # a Charmhub charm (prometheus-k8s, ...): deployed as the bundle says
-        charm = newest(build_dir.glob(f"{charm_name(runtime)}_*-{arch}.charm"))
-        rock = newest(build_dir.glob(f"{runtime.server_module}_*_{arch}.rock"))
-        if charm is None:
-            missing.append(f"{charm_name(runtime)}_*-{arch}.charm")
-        if rock is None:
-            missing.append(f"{runtime.server_module}_*_{arch}.rock")
+    for name, spec in (template.get("applications") or {}).items():
+        if name not in (bundle.get("applications") or {}):
+            raise PlanError(f"{TEMPLATE.name} names {name}, which bundle.yaml does not deploy")
+        charm = packed(build_dir, spec["charm"], f"-{arch}.charm")
+        rock = packed(build_dir, spec["resources"][SERVER_IMAGE], f"_{arch}.rock")
+        missing += [
+            missing_hint(placeholder)
+            for placeholder, found in (
+                (spec["charm"], charm),
+                (spec["resources"][SERVER_IMAGE], rock),
+            )
+            if found is None
+        ]
         if charm is None or rock is None:
             continue
         applications.append(
@@ -119,7 +137,8 @@ def local_applications(
         )
     if missing:
         raise PlanError(
-            f"not in {build_dir}: {', '.join(missing)}; pack them with scripts/pack.sh"
+            f"not packed for {arch} in {build_dir}: {', '.join(missing)};"
+            " pack them with scripts/pack.sh"
         )
     return applications
 
@@ -132,7 +151,7 @@ def overlay(applications: Sequence[LocalApplication]) -> dict[str, Any]:
         entries[app.name] = (
             None
             if app.exists
-            else {"charm": str(app.charm_file), "resources": {"server-image": app.image}}
+            else {"charm": str(app.charm_file), "resources": {SERVER_IMAGE: app.image}}
         )
     return {"applications": entries}
 
@@ -163,6 +182,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Command-line arguments."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--bundle", type=Path, default=ROOT / "bundle.yaml")
+    parser.add_argument("--template", type=Path, default=TEMPLATE, help="the overlay to fill")
     parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
     parser.add_argument(
         "--registry", default="localhost:32000", help="registry the cluster pulls images from"
@@ -177,13 +197,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write the overlay and images.json, and print the steps for deploy.sh."""
+    """Write the overlay and print the steps for deploy.sh."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     bundle: dict[str, Any] = yaml.safe_load(args.bundle.read_text())
     build_dir: Path = args.build_dir.resolve()
     try:
         applications = local_applications(
-            bundle, build_dir, args.registry, args.arch, existing_applications(args.status)
+            bundle,
+            yaml.safe_load(args.template.read_text()),
+            build_dir,
+            args.registry,
+            args.arch,
+            existing_applications(args.status),
         )
     except PlanError as error:
         print(f"local_overlay: {error}", file=sys.stderr)
@@ -192,8 +217,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     overlay_file = build_dir / "local-overlay.yaml"
     # JSON is YAML: written by a serialiser, never assembled from strings.
     overlay_file.write_text(json.dumps(overlay(applications), indent=2) + "\n")
-    images = {app.rock_file.name.split("_")[0]: app.image for app in applications}
-    (build_dir / "images.json").write_text(json.dumps(images, indent=2, sort_keys=True) + "\n")
 
     steps: list[tuple[str, ...]] = [
         *(("push", str(app.rock_file), app.image) for app in applications),

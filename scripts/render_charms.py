@@ -21,6 +21,7 @@ import yaml
 
 from model_server_charm.families import family_for
 from model_server_charm.runtimes import RUNTIMES, Runtime
+from scripts.product import PROJECT_URL, Rock, rocks
 from scripts.rendering import ROOT, render_template, write_or_check
 
 SHARED = ROOT / "charms" / "model-server-charm"
@@ -49,6 +50,7 @@ ICONS = {
     "huggingface": Icon("hf", "#ffd21e", "#1a1a1a", 32),
     "predictive": Icon("pred", "#0a7f8c", "#1a1a1a", 22),
     "autogluon": Icon("ag", "#2b6cb0", "#1a1a1a", 32),
+    "proteus": Icon("amd", "#ed1c24", "#1a1a1a", 26),
 }
 
 
@@ -62,12 +64,30 @@ def class_name(runtime: Runtime) -> str:
     return "".join(word.capitalize() for word in charm_name(runtime).split("-")) + "Charm"
 
 
+def server_rock(runtime: Runtime) -> Rock:
+    """The rock the runtime's charm runs: rocks/<server module>, else rocks/<charm name>.
+
+    The KServe servers' rocks are named after their modules (sklearnserver); a
+    rock of another family may share its charm's name (proteus-server).
+    """
+    available = rocks()
+    for name in (runtime.server_module, charm_name(runtime)):
+        if name in available:
+            return available[name]
+    raise LookupError(
+        f"no rock for {charm_name(runtime)}: neither rocks/{runtime.server_module} nor"
+        f" rocks/{charm_name(runtime)} has a rockcraft.yaml"
+    )
+
+
 def render(runtime: Runtime) -> str:
     """The charmcraft.yaml of the runtime's charm."""
     return render_template(
         TEMPLATE,
         charm_name=charm_name(runtime),
         runtime=runtime,
+        rock=server_rock(runtime),
+        project_url=PROJECT_URL,
         option_groups=[kind.name for kind in family_for(runtime).group_kinds()],
         default_workers=min(DEFAULT_WORKERS, runtime.max_workers),
     )
@@ -110,6 +130,7 @@ def readme(runtime: Runtime, charmcraft: dict[str, Any]) -> str:
         charm_name=charm_name(runtime),
         runtime=runtime,
         protocols=" and ".join(runtime.protocols),
+        rock=server_rock(runtime),
         example=runtime.default_example,
         options=charmcraft["config"]["options"],
         actions=charmcraft["actions"],

@@ -67,6 +67,9 @@ THIN_CHARMS = discover_charms()
 # run on this one charm; tests of what differs per runtime run on every charm.
 REPRESENTATIVE = next(charm for charm in THIN_CHARMS if charm.name == "sklearn-server")
 BY_NAME = {charm.name: charm for charm in THIN_CHARMS}
+# The charms of KServe's Python servers (the kserve-python family), and proteus (amdinfer).
+KSERVE_CHARMS = [c for c in THIN_CHARMS if c.charm_type.runtime.family == "kserve-python"]
+PROTEUS = BY_NAME["proteus-server"]
 
 
 def charm_config(runtime: Runtime, **values: Any) -> CharmConfig:

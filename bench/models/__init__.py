@@ -2,5 +2,5 @@
 
 Nothing comes from a model hub: every model is trained here on the iris data
 that scikit-learn ships. Each module imports only its own frameworks, so that
-`train_iris_model` needs scikit-learn only.
+the scikit-learn model needs scikit-learn only.
 """

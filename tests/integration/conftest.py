@@ -1,37 +1,45 @@
-"""What the pytest-operator tests deploy, and whether there is anywhere to deploy it.
+"""The deployed product the integration tests run against, and whether there is one.
 
-The charm under test is, in order of preference: the file named by
-`KSERVE_CHARM_<CHARM>` (e.g. KSERVE_CHARM_SKLEARN_SERVER), the newest pack of it
-in build/ (`tox -e pack`), or a fresh `charmcraft pack` through pytest-operator.
-Its server-image resource is `KSERVE_IMAGE_<ROCK>` (e.g.
-KSERVE_IMAGE_SKLEARNSERVER=localhost:32000/sklearnserver:0.20.0-…) or the
-image scripts/deploy.sh last pushed for that rock (build/images.json): a Juju
-oci-image resource is a registry reference, so a .rock file alone is not enough.
+Every module runs against one Juju model holding bundle.yaml deployed from
+this checkout: the model `tox -e deploy` (scripts/deploy.sh) deploys into,
+$KSERVE_MODEL or `kserve` (pytest-operator's `--model` names another). When
+the bundle's applications are not all in it, the `bundle` fixture runs
+scripts/deploy.sh itself with `--no-pack` (the charms and rocks `tox -e pack`
+left in build/), so there is one way to deploy. The model is kept afterwards:
+it is the developer's deployment, and every test sets back what it changes.
+
+Every test skips, with the reason, without a reachable Juju controller (and the
+charmcraft that pytest-operator requires) or, where it reads the cluster, a
+kubeconfig for it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import pytest_asyncio
+from lightkube import Client, ConfigError
+
+from tests.integration import product
+from tests.integration.cluster import juju_model, run_command, settle
 
 if TYPE_CHECKING:
     # Only annotations: this module also loads where pytest-operator is not installed.
     from pytest_operator.plugin import OpsTest
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / "build"
+DEPLOY_SCRIPT = product.ROOT / "scripts" / "deploy.sh"
+# scripts/deploy.sh's default model.
+DEFAULT_MODEL = "kserve"
 # Long enough for a controller on another continent, short enough not to hang CI.
 CONTROLLER_TIMEOUT_SECONDS = 60
-
-
-def _env_name(prefix: str, name: str) -> str:
-    return f"{prefix}_{name.upper().replace('-', '_')}"
+# deploy.sh pushes every rock (gigabytes for the heavy frameworks) before deploying.
+DEPLOY_TIMEOUT_SECONDS = 60 * 60
+# A fresh deployment pulls every image and downloads every example model.
+FIRST_SETTLE_TIMEOUT_SECONDS = 60 * 60
 
 
 def juju_controller_problem() -> str | None:
@@ -55,7 +63,22 @@ def juju_controller_problem() -> str | None:
     if result.returncode != 0:
         detail = result.stderr.strip().splitlines()
         return "no Juju controller is reachable" + (f" ({detail[-1]})" if detail else "")
+    if shutil.which("charmcraft") is None:
+        return (
+            "charmcraft is not on PATH, and pytest-operator's ops_test requires it"
+            " (sudo snap install charmcraft --classic)"
+        )
     return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One model for every module: scripts/deploy.sh's, unless --model names another.
+
+    Without it pytest-operator would make a model per module, and each would
+    deploy the whole bundle again.
+    """
+    if getattr(config.option, "model", None) is None:
+        config.option.model = os.environ.get("KSERVE_MODEL", DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -73,34 +96,32 @@ def juju_controller() -> None:
         pytest.skip(problem)
 
 
-async def charm_to_deploy(ops_test: OpsTest, charm: str) -> Path:
-    """The packed charm: named by the environment, from build/, or packed now."""
-    named = os.environ.get(_env_name("KSERVE_CHARM", charm))
-    if named:
-        return Path(named).resolve()
-    packed = sorted(BUILD.glob(f"{charm}_*.charm"), key=lambda path: path.stat().st_mtime)
-    if packed:
-        return packed[-1]
-    # The charm's part sources the repository root (charmcraft monorepo mode).
-    os.environ["CHARMCRAFT_EXPERIMENTAL_MONOREPO"] = "1"
-    built = await ops_test.build_charm(ROOT / "charms" / charm)
-    assert isinstance(built, Path)
-    return built
+# pytest-asyncio 0.21 (pytest-operator's) has no type annotations.
+@pytest_asyncio.fixture(scope="module")  # pyright: ignore[reportUntypedFunctionDecorator]
+async def bundle(ops_test: OpsTest) -> None:
+    """bundle.yaml deployed from this checkout, every application settled as designed."""
+    model = juju_model(ops_test)
+    if not set(product.APPLICATIONS) <= set(model.applications):
+        await run_command(
+            [
+                "bash",
+                str(DEPLOY_SCRIPT),
+                "--model",
+                str(ops_test.model_full_name),
+                "--no-pack",
+                "--no-wait",
+            ],
+            DEPLOY_TIMEOUT_SECONDS,
+        )
+    active = [*product.SERVING, product.PROMETHEUS, product.GRAFANA]
+    await settle(ops_test, active, "active", FIRST_SETTLE_TIMEOUT_SECONDS)
+    await settle(ops_test, product.BLOCKED_BY_DESIGN, "blocked")
 
 
-def image_for(rock: str) -> str:
-    """The registry reference of the rock's image, or fail saying how to provide one."""
-    variable = _env_name("KSERVE_IMAGE", rock)
-    named = os.environ.get(variable)
-    if named:
-        return named
-    images_file = BUILD / "images.json"
-    if images_file.is_file():
-        images: dict[str, str] = json.loads(images_file.read_text())
-        if rock in images:
-            return images[rock]
-    pytest.fail(
-        f"no image for the {rock} rock: set {variable} to an image the cluster can pull,"
-        " or run scripts/deploy.sh (tox -e deploy), which pushes it and records it in"
-        f" {images_file.relative_to(ROOT)}"
-    )
+@pytest.fixture(scope="module")
+def kube() -> Client:
+    """A client for the cluster the controller runs on (KUBECONFIG or ~/.kube/config)."""
+    try:
+        return Client()
+    except ConfigError as error:
+        pytest.skip(f"no kubeconfig for the cluster behind the Juju controller: {error}")

@@ -8,33 +8,23 @@ the rock given no arguments must run as KServe would run it.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-import yaml
 
 from scripts.kserve_rocks import MODEL_DIR, KServeRock
-from tests.charms import ROOT
+from tests import kserve_manifests
 from tests.rocks.rockcraft_projects import RockProject, server_arguments, spec_of
 from tests.rocks.server_cli import ServerCli, unknown_flags
 
-# KServe fills these in the runtime's args; the values are what the rock assumes.
-TEMPLATE_VALUES = {"{{.Name}}": "model", "{{.Annotations.modelFormat}}": "sklearn"}
+# The values KServe fills in the runtime's args that the rock assumes: its
+# fixed --model_name=model, and a model format.
+MODEL_NAME, MODEL_FORMAT = "model", "sklearn"
 # Flags a runtime may leave to the server, with kserve's default (DESIGN.md section 3).
 KSERVE_DEFAULTS = {"--http_port": "8080"}
-# KServe's v0.20.0 manifests, to check rocks.yaml against: a kserve checkout's
-# config/runtimes/ when named, else the copy in ../shared/kserve-runtimes/.
-KSERVE_RUNTIMES_DIR_ENV = "KSERVE_RUNTIMES_DIR"
-SHARED_RUNTIMES = ROOT.parent / "shared" / "kserve-runtimes"
 
 
 def runtime_args(spec: KServeRock) -> list[str]:
     """The runtime's args as KServe passes them, templates filled in."""
-    args = list(spec.runtime.args)
-    for template, value in TEMPLATE_VALUES.items():
-        args = [arg.replace(template, value) for arg in args]
-    return args
+    return kserve_manifests.filled_args(spec.runtime.args, MODEL_NAME, MODEL_FORMAT)
 
 
 def effective_options(arguments: list[str]) -> dict[str, str]:
@@ -69,16 +59,11 @@ def test_runtime_args_parse(rock: RockProject, cli_source: str, server_cli: Serv
 
 def test_runtime_facts_match_kserve(rock: RockProject) -> None:
     """rocks.yaml records KServe's runtime as its manifest in the release says."""
-    directory = os.environ.get(KSERVE_RUNTIMES_DIR_ENV) or (
-        str(SHARED_RUNTIMES) if SHARED_RUNTIMES.is_dir() else ""
-    )
-    if not directory:
-        pytest.skip(
-            f"no KServe runtime manifests: set {KSERVE_RUNTIMES_DIR_ENV} (a kserve checkout's"
-            f" config/runtimes) or put them in {SHARED_RUNTIMES}"
-        )
+    directory = kserve_manifests.runtimes_dir()
+    if directory is None:
+        pytest.skip(kserve_manifests.missing_reason())
     runtime = spec_of(rock).runtime
-    manifest = yaml.safe_load((Path(directory) / f"{runtime.name}.yaml").read_text())
+    manifest = kserve_manifests.manifest(directory, runtime.name)
     assert manifest["metadata"]["name"] == runtime.name
     spec = manifest["spec"]
     formats = [
@@ -87,4 +72,5 @@ def test_runtime_facts_match_kserve(rock: RockProject) -> None:
     assert formats == [(f.name, f.version, f.auto_select) for f in runtime.model_formats]
     assert tuple(spec["protocolVersions"]) == runtime.protocols
     (container,) = spec["containers"]
+    assert container == kserve_manifests.server_container(manifest)
     assert tuple(container["args"]) == runtime.args

@@ -23,6 +23,8 @@ from typing import Any
 import craft_parts
 import pytest
 
+from tests.charm_plan import charm_plan
+from tests.charms import PROTEUS
 from tests.rocks.rockcraft_projects import ROCKS_DIR, load_rock
 from tests.rocks.test_rock_run import ENGINES, host_port, http, load_image, packed_rock, run
 from tests.workload.amdinfer_standin import ECHO_REQUEST
@@ -94,6 +96,21 @@ def test_command_flags_are_amdinfer_servers_own(extra: list[str]):
     assert options.repository_monitoring
     assert options.model_repository == (ECHO_REPOSITORY if extra else "/mnt/models")
     assert options.http_port == (8080 if extra else HTTP_PORT)
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"log-requests": True, "http-port": 9000, "grpc-port": 9001}]
+)
+def test_the_charms_service_runs_the_rocks_wrapper(options: dict[str, Any]):
+    """The charm replaces the rock's command: same wrapper, same user, flags amdinfer knows."""
+    plan = charm_plan(PROTEUS, options)
+
+    parsed = parse(plan.argv[1:])
+
+    assert plan.argv[0] == WRAPPER
+    assert plan.user == ROCK.data["run-user"]
+    assert parsed.model_repository == "/mnt/models"
+    assert parsed.http_port == options.get("http-port", HTTP_PORT)
 
 
 def test_flag_check_is_not_vacuous():

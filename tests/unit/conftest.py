@@ -12,20 +12,20 @@ from ops import pebble, testing
 from model_server_charm import k8s_resources, layer
 from model_server_charm.charm import WORKLOAD_CONTAINER
 from model_server_charm.families import family_for
-from tests.charms import THIN_CHARMS, ThinCharm, charm_config
+from tests.charms import KSERVE_CHARMS, ThinCharm, charm_config
 from tests.unit.examples import CHARM_EXAMPLES, MODEL_URI, CharmExample
 from tests.unit.fake_kube import FakeKube
 from tests.unit.fake_server import FakeModelServer, serve_fake
 
 
-@pytest.fixture(params=THIN_CHARMS, ids=[charm.name for charm in THIN_CHARMS])
+@pytest.fixture(params=KSERVE_CHARMS, ids=[charm.name for charm in KSERVE_CHARMS])
 def charm(request: pytest.FixtureRequest) -> ThinCharm:
     return request.param
 
 
-@pytest.fixture(params=THIN_CHARMS, ids=[charm.name for charm in THIN_CHARMS])
+@pytest.fixture(params=KSERVE_CHARMS, ids=[charm.name for charm in KSERVE_CHARMS])
 def every_charm(request: pytest.FixtureRequest) -> ThinCharm:
-    """Every charm, where a module's `charm` is one charm only."""
+    """Every KServe charm, where a module's `charm` is one charm only."""
     return request.param
 
 

@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 
 from model_server_charm.runtimes import Example
-from tests.charms import THIN_CHARMS, ThinCharm
+from tests.charms import KSERVE_CHARMS, ThinCharm
 
 # The model every unit test serves unless it says otherwise.
 MODEL_URI = "s3://models/iris"
 CharmExample = tuple[ThinCharm, Example]
 CHARM_EXAMPLES = [
     pytest.param((charm, example), id=f"{charm.name}-{example.protocol}-{index}")
-    for charm in THIN_CHARMS
+    for charm in KSERVE_CHARMS
     for index, example in enumerate(charm.charm_type.runtime.examples)
 ]
 

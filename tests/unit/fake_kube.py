@@ -31,6 +31,7 @@ from lightkube.resources.core_v1 import Node, Pod
 from lightkube.types import PatchType
 
 from model_server_charm import serverless
+from model_server_charm.trained_models import TrainedModel
 from tests.k8s_schemas import validate_builtin, validate_kserve
 
 SERVER = "server"
@@ -203,6 +204,7 @@ class FakeKube:
         self.juju_limits: dict[str, str] = {}
         self.statefulsets: dict[str, dict[str, Any]] = {}
         self.inference_services: dict[str, dict[str, Any]] = {}
+        self.trained_models: dict[str, dict[str, Any]] = {}
         # What KServe reports on every InferenceService (None: nothing yet).
         self.isvc_status: dict[str, Any] | None = None
         self.pods: list[dict[str, Any]] = []
@@ -284,6 +286,13 @@ class FakeKube:
             return [Pod.from_dict(copy.deepcopy(pod)) for pod in selected]
         if res is Node:
             return [Node.from_dict(copy.deepcopy(n)) for n in self.nodes]
+        if res is TrainedModel:
+            assert self.kserve_installed, "TrainedModels listed without checking for KServe"
+            return [
+                TrainedModel.from_dict(copy.deepcopy(model))
+                for model in self.trained_models.values()
+                if (labels or {}).items() <= model["metadata"].get("labels", {}).items()
+            ]
         raise AssertionError(f"unexpected list of {kind}")
 
     def patch(
@@ -327,12 +336,13 @@ class FakeKube:
         namespace = body["metadata"].get("namespace")
         self.sent.append(Sent("apply", kind, name, namespace, body, dry_run, force, field_manager))
         self._check("apply", kind)
-        assert isinstance(obj, serverless.InferenceService), f"unexpected apply of {kind}"
+        assert isinstance(obj, (serverless.InferenceService, TrainedModel)), f"apply of {kind}"
         assert field_manager, "server-side apply needs a field manager"
-        assert self.kserve_installed, "InferenceService applied without checking for KServe"
+        assert self.kserve_installed, f"{kind} applied without checking for KServe"
         validate_kserve(body)
         if not dry_run:
-            self.inference_services[name] = body
+            store = self.trained_models if kind == "TrainedModel" else self.inference_services
+            store[name] = body
         return obj
 
     def delete(
@@ -341,11 +351,12 @@ class FakeKube:
         kind = _kind(res)
         self.sent.append(Sent("delete", kind, name, namespace, dry_run=dry_run))
         self._check("delete", kind)
-        assert res is serverless.InferenceService, f"unexpected delete of {kind}"
-        if name not in self.inference_services:
-            raise api_error(404, f'inferenceservices "{name}" not found')
+        assert res in (serverless.InferenceService, TrainedModel), f"unexpected delete of {kind}"
+        store = self.trained_models if res is TrainedModel else self.inference_services
+        if name not in store:
+            raise api_error(404, f'{kind.lower()}s "{name}" not found')
         if not dry_run:
-            del self.inference_services[name]
+            del store[name]
 
     # --- server-side apply ----------------------------------------------------------
 

@@ -67,16 +67,22 @@ def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_fake() -> Generator[FakeModelServer]:
-    """Run a fake model server on a free loopback port for the duration of a test."""
-    fake = FakeModelServer()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.port = server.server_address[1]
+def serving(handler: type[BaseHTTPRequestHandler]) -> Generator[int]:
+    """Serve `handler` on a free loopback port (yielded) for the duration of a test."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     # A short poll interval keeps shutdown (once per test) fast.
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
-        yield fake
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve_fake() -> Generator[FakeModelServer]:
+    """Run a fake model server on a free loopback port for the duration of a test."""
+    fake = FakeModelServer()
+    with serving(_handler(fake)) as fake.port:
+        yield fake

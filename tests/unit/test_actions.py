@@ -10,7 +10,7 @@ import pytest
 from ops import testing
 
 from model_server_charm.actions import MAX_PAYLOAD_BYTES
-from tests.charms import THIN_CHARMS, ThinCharm
+from tests.charms import KSERVE_CHARMS, ThinCharm
 from tests.unit.conftest import MODEL_URI, running_container
 from tests.unit.examples import CharmExample, documented_answer, selecting
 from tests.unit.fake_server import FakeModelServer
@@ -172,7 +172,7 @@ def test_without_an_example_the_smoke_test_checks_readiness_and_metadata(
     fake: FakeModelServer,
 ):
     fake.metadata = {"name": "model", "platform": "autogluon"}
-    charm = next(c for c in THIN_CHARMS if not c.charm_type.runtime.examples)
+    charm = next(c for c in KSERVE_CHARMS if not c.charm_type.runtime.examples)
     ctx = testing.Context(charm.charm_type)
     ctx.run(ctx.on.action("smoke-test"), _state(charm, fake.port))
     assert ctx.action_results is not None

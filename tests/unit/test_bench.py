@@ -1,4 +1,4 @@
-"""The benchmark's command line and the commands it compares, built without starting a server."""
+"""The benchmark's command line, the commands it compares and its ratios, without a server."""
 
 from __future__ import annotations
 
@@ -6,141 +6,51 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bench.arguments import parse_args
-from bench.commands import CHARM_LABEL, COMPARED_RUNTIMES, Comparison
-from bench.servers import Endpoint
-from bench.upstream import (
-    KSERVE_RUNTIMES_ENV,
-    SHARED_RUNTIMES,
-    ManifestError,
-    ServingRuntimeManifest,
-)
-from model_server_charm.runtimes import RUNTIMES
+from bench.commands import CHARM_LABEL, UPSTREAM_LABEL, Comparison
+from bench.cpu import CpuUse
+from bench.load import LoadResult
+from bench.results import Measurement, Ratios, report
+from bench.servers import Command, Endpoint
 
 MODEL_DIR = Path("/srv/bench/model")
 ENDPOINT = Endpoint("iris", MODEL_DIR, 18080, 18081)
+PLACES = ("--model_name=iris", f"--model_dir={MODEL_DIR}")
+PORTS = ("--http_port=18080", "--grpc_port=18081")
+CHOICES = "choose one of sklearn, xgboost, lightgbm, pmml, predictive"
 
 
-def write_manifest(directory: Path, server: str, args: list[str], formats: list[str]) -> None:
-    """A ClusterServingRuntime shaped like KServe's own."""
-    manifest = {
-        "kind": "ClusterServingRuntime",
-        "spec": {
-            "supportedModelFormats": [{"name": name} for name in formats],
-            "containers": [{"name": "kserve-container", "args": args}],
-        },
-    }
-    (directory / f"kserve-{server}.yaml").write_text(yaml.safe_dump(manifest))
-
-
-@pytest.fixture
-def manifests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """KServe's args for sklearnserver and predictiveserver, in a directory of this test."""
-    base = ["--model_name={{.Name}}", "--model_dir=/mnt/models", "--http_port=8080"]
-    write_manifest(tmp_path, "sklearnserver", base, ["sklearn"])
-    predictive = [*base, "--framework={{.Annotations.modelFormat}}", "--nthread=1"]
-    write_manifest(tmp_path, "predictiveserver", predictive, ["sklearn", "xgboost", "lightgbm"])
-    monkeypatch.setenv(KSERVE_RUNTIMES_ENV, str(tmp_path))
-    return tmp_path
-
-
-def test_upstream_command_is_the_manifests_args_filled_in(manifests: Path):
-    comparison = Comparison.of("predictive", "xgboost")
-
-    command = comparison.upstream_command(ENDPOINT)
-
-    assert command.argv == (
-        sys.executable,
-        "-m",
-        "predictiveserver",
-        "--model_name=iris",
-        f"--model_dir={MODEL_DIR}",
-        "--http_port=18080",
-        "--framework=xgboost",
-        "--nthread=1",
-        "--grpc_port=18081",
-    )
-
-
-def test_upstream_argv_adds_the_places_a_manifest_leaves_to_the_servers_defaults():
-    manifest = ServingRuntimeManifest("huggingfaceserver", ("--model_name={{.Name}}",), ())
-
-    argv = manifest.argv("iris", "huggingface", MODEL_DIR, 18080, 18081)
-
-    assert argv == [
-        "--model_name=iris",
-        f"--model_dir={MODEL_DIR}",
-        "--http_port=18080",
-        "--grpc_port=18081",
-    ]
-
-
-def test_upstream_argv_refuses_a_template_field_it_cannot_fill():
-    manifest = ServingRuntimeManifest("xgbserver", ("--storage={{.Labels.bucket}}",), ())
-
-    with pytest.raises(ManifestError, match=r"cannot fill \{\{\.Labels\.bucket\}\}"):
-        manifest.argv("iris", "xgboost", MODEL_DIR, 18080, 18081)
-
-
-@pytest.mark.parametrize("runtime", COMPARED_RUNTIMES)
-def test_upstream_command_of_every_compared_runtime_follows_kserves_manifest(runtime: str):
-    if not SHARED_RUNTIMES.is_dir():
-        pytest.skip(f"KServe's ClusterServingRuntime manifests are not at {SHARED_RUNTIMES}")
-    server = RUNTIMES[runtime].server_module
-    manifest = yaml.safe_load((SHARED_RUNTIMES / f"kserve-{server}.yaml").read_text())
-    args: list[str] = manifest["spec"]["containers"][0]["args"]
-    comparison = Comparison.of(runtime, manifests=SHARED_RUNTIMES)
-    filled = [
-        arg.replace("{{.Name}}", "iris")
-        .replace("{{.Annotations.modelFormat}}", comparison.framework)
-        .replace("/mnt/models", str(MODEL_DIR))
-        .replace("=8080", "=18080")
-        for arg in args
-    ]
-
-    command = comparison.upstream_command(ENDPOINT)
-
-    assert command.argv == (sys.executable, "-m", server, *filled, "--grpc_port=18081")
-
-
-def test_charm_command_of_predictive_lightgbm_is_the_examples_one_worker_setting(
-    manifests: Path, tmp_path: Path
-):
-    comparison = Comparison.of("predictive", "lightgbm")
-
-    command = comparison.charm_command(ENDPOINT, tmp_path)
-
-    assert command.argv[1:4] == ("-m", "kserve_launcher", "predictiveserver")
-    assert {"--framework=lightgbm", "--workers=1"} <= set(command.argv)
-    assert comparison.example.when == {"framework": "lightgbm", "workers": 1}
-    assert comparison.charm_workers == 1
-
-
-def test_levers_end_at_the_charms_default_without_repeating_it(manifests: Path, tmp_path: Path):
-    two_workers = Comparison.of("predictive", "sklearn")
-    one_worker = Comparison.of("predictive", "lightgbm")
-
-    many = two_workers.lever_commands(ENDPOINT, tmp_path)
-    few = one_worker.lever_commands(ENDPOINT, tmp_path)
-
-    assert [len(many), len(few)] == [5, 4]
-    assert [many[-1].label, few[-1].label] == [CHARM_LABEL, CHARM_LABEL]
-    assert "--workers=2" in many[-1].argv
-
-
-def test_default_options_compare_sklearn_with_the_default_load(manifests: Path):
+def test_default_options_compare_sklearn_under_the_default_load():
     options = parse_args([])
 
     assert (options.comparison.runtime.name, options.comparison.framework) == (
         "sklearn",
         "sklearn",
     )
-    assert (options.load.connections, options.load.duration_s, options.rounds) == (16, 10, 1)
+    assert (options.load.connections, options.load.threads, options.load.duration_s) == (16, 2, 10)
+    assert (options.rounds, options.levers) == (1, False)
 
 
-CHOICES = "choose one of sklearn, xgboost, lightgbm, pmml, predictive"
+def test_options_choose_the_runtime_framework_load_and_rounds():
+    argv = [
+        "--runtime",
+        "predictive",
+        "--framework",
+        "lightgbm",
+        "--duration",
+        "5",
+        "--rounds",
+        "3",
+    ]
+
+    options = parse_args(argv)
+
+    assert (options.comparison.runtime.name, options.comparison.framework) == (
+        "predictive",
+        "lightgbm",
+    )
+    assert (options.load.duration_s, options.rounds) == (5, 3)
 
 
 @pytest.mark.parametrize(
@@ -162,7 +72,7 @@ CHOICES = "choose one of sklearn, xgboost, lightgbm, pmml, predictive"
     ],
 )
 def test_bad_option_exits_with_a_clear_message(
-    manifests: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ):
     with pytest.raises(SystemExit) as exit_info:
         parse_args(argv)
@@ -171,12 +81,103 @@ def test_bad_option_exits_with_a_clear_message(
     assert message in capsys.readouterr().err
 
 
-def test_missing_manifest_names_the_variable_to_set(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("runtime", "server", "args"),
+    [
+        ("sklearn", "sklearnserver", ()),
+        ("xgboost", "xgbserver", ("--nthread=1",)),
+        ("lightgbm", "lgbserver", ("--nthread=1",)),
+        ("pmml", "pmmlserver", ()),
+        ("predictive", "predictiveserver", ("--framework=sklearn", "--nthread=1")),
+    ],
+)
+def test_upstream_command_is_kserves_runtime_args_on_this_machine(
+    runtime: str, server: str, args: tuple[str, ...]
 ):
-    monkeypatch.setenv(KSERVE_RUNTIMES_ENV, str(tmp_path / "absent"))
+    comparison = Comparison.of(runtime)
 
-    with pytest.raises(SystemExit):
-        parse_args(["--runtime", "xgboost"])
+    command = comparison.upstream_command(ENDPOINT)
 
-    assert f"set ${KSERVE_RUNTIMES_ENV}" in capsys.readouterr().err
+    assert command.argv == (sys.executable, "-m", server, *PLACES, *args, *PORTS)
+    assert command.environment == {}
+
+
+@pytest.mark.parametrize(
+    ("runtime", "framework", "workers"),
+    [
+        ("sklearn", None, 2),
+        ("xgboost", None, 2),
+        ("lightgbm", None, 1),
+        ("pmml", None, 1),
+        ("predictive", None, 2),
+        ("predictive", "lightgbm", 1),
+    ],
+)
+def test_charm_command_is_the_launcher_with_the_charms_workers_and_quiet_logs(
+    runtime: str, framework: str | None, workers: int, tmp_path: Path
+):
+    comparison = Comparison.of(runtime, framework)
+
+    command = comparison.charm_command(ENDPOINT, tmp_path)
+
+    server = comparison.runtime.server_module
+    assert command.argv[:4] == (sys.executable, "-m", "kserve_launcher", server)
+    assert {*PLACES, *PORTS, f"--workers={workers}", "--enable_latency_logging=false"} <= set(
+        command.argv
+    )
+    assert command.environment["PROMETHEUS_MULTIPROC_DIR"].startswith(str(tmp_path))
+    assert comparison.charm_workers == workers
+
+
+def test_levers_end_at_the_charms_default_without_repeating_it(tmp_path: Path):
+    two_workers = Comparison.of("predictive", "sklearn")
+    one_worker = Comparison.of("predictive", "lightgbm")
+
+    many = two_workers.lever_commands(ENDPOINT, tmp_path)
+    few = one_worker.lever_commands(ENDPOINT, tmp_path)
+
+    assert [c.label for c in many] == [
+        UPSTREAM_LABEL,
+        "launcher, 1 worker",
+        "+ quiet logs",
+        "+ warnings filtered",
+        CHARM_LABEL,
+    ]
+    assert [c.label for c in few] == [c.label for c in many[:3]] + [CHARM_LABEL]
+
+
+def measurement(label: str, requests: int, p50_ms: float, p99_ms: float) -> Measurement:
+    """A 10 s run of `requests`, every one counted by /metrics."""
+    result = LoadResult(requests, 10.0, p50_ms, p99_ms, socket_errors=0, bad_status=0)
+    cpu = CpuUse(seconds=10.0, server=9.0, load_generator=5.0, machine=15.0)
+    return Measurement(Command(label, ("server",)), result, cpu, requests, requests, 32)
+
+
+ROUNDS = [
+    measurement(UPSTREAM_LABEL, 10_000, 8.0, 20.0),
+    measurement(CHARM_LABEL, 20_000, 4.0, 10.0),
+    measurement(UPSTREAM_LABEL, 12_000, 6.0, 16.0),
+    measurement(CHARM_LABEL, 18_000, 5.0, 12.0),
+]
+
+
+def test_ratios_are_of_the_medians_over_rounds_and_of_each_rounds_rate():
+    ratios = Ratios.of(ROUNDS)
+
+    assert ratios.rate == pytest.approx(19_000 / 11_000)
+    assert (ratios.p50, ratios.p99) == (pytest.approx(4.5 / 7.0), pytest.approx(11.0 / 18.0))
+    assert ratios.rate_per_round == pytest.approx((2.0, 1.5))
+
+
+def test_report_prints_the_ratios_and_the_share_of_the_ceiling(capsys: pytest.CaptureFixture[str]):
+    report(ROUNDS, ceiling=3800.0)
+
+    printed = capsys.readouterr().out
+    assert (
+        "charm default / upstream default: req/s x1.73, p50 x0.64, p99 x0.61 (medians)" in printed
+    )
+    assert "req/s ratio in each round: x2.00 x1.50" in printed
+    assert (
+        "ceiling, in-process predict of the same rows: 3800/s (charm default reaches 50% of it)"
+        in printed
+    )

@@ -16,6 +16,7 @@ from model_server_charm import serverless
 from model_server_charm.families import family_for
 from model_server_charm.k8s_resources import wanted_resources
 from model_server_charm.runtimes import RUNTIMES
+from model_server_charm.trained_models import render_trained_model
 from tests.charms import charm_config
 from tests.k8s_schemas import SchemaError, validate_builtin, validate_kserve
 from tests.unit.fake_kube import juju_statefulset
@@ -122,13 +123,10 @@ def test_crd_validator_rejects_a_broken_inference_service(breakage: Breakage):
 
 def test_crd_validator_rejects_a_trained_model_without_its_model():
     require_kserve_crds()
-    obj = serverless.render_trained_model(
-        name="m",
+    obj = render_trained_model(
+        {"name": "m", "uri": "gs://b/m", "framework": "x", "memory": "1Gi"},
         app="proteus",
         namespace=NAMESPACE,
-        storage_uri="gs://b/m",
-        framework="x",
-        memory="1Gi",
     )
     validate_kserve(copy.deepcopy(obj))
     del obj["spec"]["model"]["storageUri"]

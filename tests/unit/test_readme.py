@@ -21,6 +21,7 @@ DOCUMENTED = set(
 
 
 @pytest.mark.parametrize("section", ["options", "actions"])
+@pytest.mark.parametrize("charm", THIN_CHARMS, ids=[charm.name for charm in THIN_CHARMS])
 def test_every_option_and_action_is_in_a_readme_table(charm: ThinCharm, section: str):
     charmcraft = yaml.safe_load((charm.path / "charmcraft.yaml").read_text())
     names = (

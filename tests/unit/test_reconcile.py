@@ -20,7 +20,7 @@ RUNTIME_FLAGS = {
     "xgboost": ["--nthread=1"],
     "lightgbm": ["--nthread=1"],
     "predictive": ["--framework=sklearn", "--nthread=1"],
-    "huggingface": ["--backend=auto", "--dtype=auto"],
+    "huggingface": ["--backend=huggingface", "--dtype=auto"],
 }
 
 

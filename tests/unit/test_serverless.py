@@ -19,6 +19,7 @@ from model_server_charm.deployment import KSERVE_MISSING
 from model_server_charm.families import family_for
 from model_server_charm.k8s_resources import Owner, wanted_resources
 from model_server_charm.runtimes import RUNTIMES, Runtime
+from model_server_charm.trained_models import render_trained_model
 from tests.charms import charm_config
 from tests.k8s_schemas import validate_kserve
 from tests.unit.conftest import MODEL_URI
@@ -84,9 +85,10 @@ def _predictor(obj: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.usefixtures("crds")
 @pytest.mark.parametrize("runtime", [*RUNTIMES.values(), ACCEL], ids=lambda r: r.name)
 def test_rendered_inference_service_is_valid_for_every_runtime(runtime: Runtime):
+    model = {"model_uri": MODEL_URI} if runtime.family == "kserve-python" else {}
     config = charm_config(
         runtime,
-        model_uri=MODEL_URI,
+        **model,
         deployment_mode="serverless",
         cpu="1",
         memory="2Gi",
@@ -127,18 +129,20 @@ def test_local_model_path_is_passed_through_without_storage_uri():
 
 @pytest.mark.usefixtures("crds")
 def test_trained_model_is_valid_and_names_the_inference_service():
-    obj = serverless.render_trained_model(
-        name="resnet50",
+    obj = render_trained_model(
+        {
+            "name": "resnet50",
+            "uri": "gs://b/resnet50",
+            "framework": "xmodel",
+            "memory": "2Gi",
+        },
         app="proteus",
         namespace=NAMESPACE,
-        storage_uri="gs://bucket/resnet50",
-        framework="xmodel",
-        memory="2Gi",
     )
     validate_kserve(obj)
     assert obj["spec"] == {
         "inferenceService": "proteus-isvc",
-        "model": {"framework": "xmodel", "storageUri": "gs://bucket/resnet50", "memory": "2Gi"},
+        "model": {"framework": "xmodel", "storageUri": "gs://b/resnet50", "memory": "2Gi"},
     }
 
 

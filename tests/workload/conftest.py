@@ -1,4 +1,4 @@
-"""Fixtures of the workload tests: each charm, and the real Pebble daemon's binary and user."""
+"""Fixtures of the workload tests: each charm's case, the real Pebble daemon's binary and user."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.charms import THIN_CHARMS, ThinCharm
+from tests.workload.charm_cases import CASE_PARAMS, CharmCase
 from tests.workload.pebble_daemon import PEBBLE_BIN_ENV, pebble_binary_path
 from tests.workload.server_runtime import ServerRuntime, prepared_server_runtime
 
@@ -32,9 +32,7 @@ def server_runtime(pebble_bin: Path) -> Generator[ServerRuntime]:
         yield prepared
 
 
-@pytest.fixture(scope="module", params=THIN_CHARMS, ids=[c.name for c in THIN_CHARMS])
-def charm(request: pytest.FixtureRequest) -> ThinCharm:
-    """Each charm in turn, for a module's tests of it."""
-    if request.param.name != "sklearn-server":
-        pytest.skip(f"these tests serve an iris scikit-learn model, not {request.param.name}'s")
+@pytest.fixture(scope="module", params=CASE_PARAMS)
+def case(request: pytest.FixtureRequest) -> CharmCase:
+    """Each charm's case in turn (tests/workload/charm_cases.py), for a module's tests of it."""
     return request.param

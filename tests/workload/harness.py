@@ -78,15 +78,21 @@ def charm_options(model_dir: Path, **options: Any) -> dict[str, Any]:
     }
 
 
-def host_layer(layer: pebble.Layer, scratch: Path, keep_user: bool) -> pebble.LayerDict:
-    """A layer of the charm's with each rock path in its services mapped to this machine.
+def host_layer(
+    layer: pebble.Layer,
+    scratch: Path,
+    keep_user: bool,
+    more_paths: Mapping[str, str] | None = None,
+) -> pebble.LayerDict:
+    """A layer of the charm's (or a rock's) with each rock path in its services mapped here.
 
     Rock paths in commands and environment values become their `scratch` or
-    repository places (`rock_paths_on_host`); `python3` stays, found on the
-    daemon's PATH. Without `keep_user` the services run as the daemon's own
-    user: where Pebble cannot switch to the layer's (not root, no such user).
+    repository places (`rock_paths_on_host`), and those of `more_paths`;
+    `python3` stays, found on the daemon's PATH. Without `keep_user` the
+    services run as the daemon's own user: where Pebble cannot switch to the
+    layer's (not root, no such user).
     """
-    paths = rock_paths_on_host(scratch)
+    paths = {**rock_paths_on_host(scratch), **(more_paths or {})}
     mapped = layer.to_dict()
     for service in mapped.get("services", {}).values():
         words = shlex.split(service.get("command", ""))
@@ -121,9 +127,9 @@ class CharmOnPebble:
         """How many times Pebble has started the server."""
         return self.daemon.metrics().get(("pebble_service_start_count", self.service_name), 0)
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Wait (bounded) until the served model answers ready."""
-        self.daemon.wait_until(self.client.model_ready, READY_TIMEOUT_S, "the model ready")
+        self.daemon.wait_until(self.client.model_ready, timeout_s, "the model ready")
 
 
 @contextmanager
@@ -158,6 +164,7 @@ def running_server(
     options: Mapping[str, Any],
     model_dir: Path,
     scratch: Path,
+    ready_timeout_s: float = READY_TIMEOUT_S,
 ) -> Generator[RunningCharmServer]:
     """Start the server the charm plans for `options` (plus free ports and `model_dir`)."""
     config = charm_options(model_dir, **options)
@@ -180,7 +187,7 @@ def running_server(
         grpc_port=grpc_port,
     )
     scratch.mkdir(parents=True, exist_ok=True)
-    with running(command, endpoint, scratch / "server.log", READY_TIMEOUT_S) as server:
+    with running(command, endpoint, scratch / "server.log", ready_timeout_s) as server:
         yield RunningCharmServer(
             plan=plan,
             client=server.client,

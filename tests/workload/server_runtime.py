@@ -5,9 +5,12 @@ can switch to it only when it runs as root and the user exists (`.ci/run`
 creates it). The user must then reach an interpreter, the model and its
 scratch directories, while the tests' own Python often lives under a home
 directory no other user may enter (/root is mode 0700). So the server gets a
-venv of its own, build/server-venv, synced from uv.lock's workload group onto
-a base interpreter `_daemon_` can run (kept between runs: `uv sync` brings it
-up to date in a second); models and scratch directories go to a temporary
+venv of its own, build/server-venv-<group>, synced from the uv.lock dependency
+group of the tox environment that runs the tests ($WORKLOAD_DEPENDENCY_GROUP:
+`workload`, `workload-paddle`, … so the server has the framework of that
+environment's cases) onto a base interpreter `_daemon_` can run (kept between
+runs: `uv sync` brings it up to date in a second, and uv links the packages
+from its cache); models and scratch directories go to a temporary
 directory every user may traverse, the scratch directories owned by `_daemon_`.
 The repository itself (the launcher, the stand-in servers) must be readable
 by `_daemon_`, as the server imports them from there.
@@ -24,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +36,10 @@ from bench.servers import REPO_ROOT, server_base_environment
 from model_server_charm.layer import SERVER_USER
 from model_server_charm.runtimes import RUNTIMES
 
-SERVER_VENV = REPO_ROOT / "build" / "server-venv"
-VENV_SYNC_TIMEOUT_S = 600
+# The dependency group of the tests' tox environment (tox sets it); `workload` without tox.
+DEPENDENCY_GROUP_ENV = "WORKLOAD_DEPENDENCY_GROUP"
+DEFAULT_DEPENDENCY_GROUP = "workload"
+VENV_SYNC_TIMEOUT_S = 900
 # What the server imports: from the venv, and (PYTHONPATH) from the repository.
 SERVER_MODULES = ("kserve", "sklearn", "kserve_launcher", RUNTIMES["sklearn"].server_module)
 # Interpreters to build the server's venv on: the tests' own base, then the system's.
@@ -54,10 +59,25 @@ class ServerRuntime:
         """A new directory under `root` that the services' user owns."""
         path = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.root))
         path.chmod(0o755)
+        self._hand_over(path)
+        return path
+
+    def model_directory(self, prefix: str, build: Callable[[Path], None]) -> Path:
+        """A new directory under `root` holding what `build` writes, all of it the user's.
+
+        A builder may write files only their owner can read (safetensors does).
+        """
+        path = self.directory(prefix)
+        build(path)
+        for written in path.rglob("*"):
+            self._hand_over(written)
+        return path
+
+    def _hand_over(self, path: Path) -> None:
+        """Make the services' user the owner of `path`."""
         if self.user is not None:
             account = pwd.getpwnam(self.user)
             os.chown(path, account.pw_uid, account.pw_gid)
-        return path
 
     def environment(self) -> dict[str, str]:
         """The Pebble daemon's environment: the servers importable, `python3` first on PATH."""
@@ -79,8 +99,8 @@ def prepared_server_runtime() -> Generator[ServerRuntime]:
             reason = reason or f"no Python interpreter that {SERVER_USER} can run (tried {tried})"
             yield ServerRuntime(None, reason, Path(sys.executable).parent, root)
         else:
-            _sync_server_venv(base, SERVER_USER)
-            yield ServerRuntime(SERVER_USER, "", SERVER_VENV / "bin", root)
+            venv = _sync_server_venv(base, SERVER_USER)
+            yield ServerRuntime(SERVER_USER, "", venv / "bin", root)
     finally:
         shutil.rmtree(root)
 
@@ -114,8 +134,8 @@ def _runs_as(user: str, argv: list[str], environment: dict[str, str] | None = No
     return result.returncode == 0
 
 
-def _sync_server_venv(base: Path, user: str) -> None:
-    """Sync uv.lock's workload group into SERVER_VENV on `base`, with bytecode.
+def _sync_server_venv(base: Path, user: str) -> Path:
+    """Sync the tests' dependency group into its server venv on `base`, with bytecode.
 
     Bytecode matters twice: the user cannot write __pycache__ there, and kserve
     kills a worker that takes over 5 s to answer its first ping.
@@ -123,10 +143,12 @@ def _sync_server_venv(base: Path, user: str) -> None:
     uv = shutil.which("uv")
     if uv is None:
         raise RuntimeError("uv is not on PATH: it builds the venv the server runs in as " + user)
+    group = os.environ.get(DEPENDENCY_GROUP_ENV) or DEFAULT_DEPENDENCY_GROUP
+    venv = REPO_ROOT / "build" / f"server-venv-{group}"
     environment = {name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"}
-    environment["UV_PROJECT_ENVIRONMENT"] = str(SERVER_VENV)
+    environment["UV_PROJECT_ENVIRONMENT"] = str(venv)
     command = [
-        uv, "sync", "--frozen", "--only-group", "workload", "--compile-bytecode",
+        uv, "sync", "--frozen", "--only-group", group, "--compile-bytecode",
         "--python", str(base), "--quiet",
     ]  # fmt: skip
     result = subprocess.run(
@@ -141,10 +163,11 @@ def _sync_server_venv(base: Path, user: str) -> None:
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr}")
     # Found, not imported: importing kserve takes seconds, finding it is what may fail.
-    python = str(SERVER_VENV / "bin" / "python3")
+    python = str(venv / "bin" / "python3")
     finds = f"import importlib.util as u; assert all(map(u.find_spec, {SERVER_MODULES!r}))"
     if not _runs_as(user, [python, "-c", finds], server_base_environment()):
         raise RuntimeError(
             f"{user} cannot find {', '.join(SERVER_MODULES)} with {python}: the server's"
-            f" user must be able to read {SERVER_VENV} and {REPO_ROOT}"
+            f" user must be able to read {venv} and {REPO_ROOT}"
         )
+    return venv

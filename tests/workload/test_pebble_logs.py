@@ -4,7 +4,8 @@ Related to a Loki unit (`logging`), the charm adds a `log-targets` layer
 (model_server_charm/observability/logs.py). Both of its layers, as Scenario
 shows them, go to a real Pebble; a loopback receiver of Loki's push API
 stands in for Loki and must get the server's log lines, labelled with the
-charm's Juju topology and the service name Pebble adds.
+charm's Juju topology and the service name Pebble adds. Log targets are the
+same for every charm: the representative charm (sklearn-server) is tested.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from pathlib import Path
 import pytest
 from ops import testing
 
-from bench.models.iris import train_iris_model
+from bench.models.iris import build_sklearn
 from model_server_charm.observability import logs
-from tests.charms import ThinCharm
+from tests.charms import REPRESENTATIVE
 from tests.workload.harness import charm_on_pebble, charm_options
 from tests.workload.loki_receiver import LogLine, LokiReceiver, loki_receiver
 from tests.workload.server_runtime import ServerRuntime
@@ -45,10 +46,9 @@ def _predict_lines(loki: LokiReceiver) -> list[LogLine]:
 
 
 def test_pebble_pushes_the_servers_lines_with_the_charms_labels(
-    pebble_bin: Path, server_runtime: ServerRuntime, charm: ThinCharm, tmp_path: Path
+    pebble_bin: Path, server_runtime: ServerRuntime, tmp_path: Path
 ):
-    model_dir = server_runtime.directory("model")
-    train_iris_model(model_dir)
+    model_dir = server_runtime.model_directory("model", build_sklearn)
     # log-requests: a line for each request, so there is a line to look for.
     options = {**charm_options(model_dir, workers=1), "log-requests": True}
     started_ns = time.time_ns()
@@ -56,7 +56,7 @@ def test_pebble_pushes_the_servers_lines_with_the_charms_labels(
         relations = (_logging_relation(loki),)
         pebble_dir = tmp_path / "pebble"
         with charm_on_pebble(
-            pebble_bin, server_runtime, charm, options, pebble_dir, relations
+            pebble_bin, server_runtime, REPRESENTATIVE, options, pebble_dir, relations
         ) as served:
             served.wait_ready()
             body = json.dumps({"instances": [[6.8, 2.8, 4.8, 1.4]]}).encode()

@@ -1,9 +1,11 @@
 """A real Prometheus scrapes what the charms publish: every dashboard query and alert has data.
 
-For the KServe runtimes the charm runs through Scenario (leader, with
-prometheus and grafana related), its databags become the Prometheus
+For every charm's case (tests/workload/charm_cases.py) whose requests kserve
+times, the charm runs through Scenario (leader, with prometheus and grafana
+related, the case's options), its databags become the Prometheus
 configuration as prometheus-k8s would build it, a real model server started
-from the charm's own Pebble layer serves bounded traffic, and then:
+from the charm's own Pebble layer serves bounded traffic of the case's own
+request, and then:
 
 - the published job scrapes the server (`up == 1`, topology labels on it);
 - every panel query of the published dashboards returns finite data, with the
@@ -31,13 +33,12 @@ from typing import Any
 
 import pytest
 
-from bench.models.iris import train_iris_model
 from bench.servers import ServedModel, free_port
 from model_server_charm.families import family_for
 from model_server_charm.observability import dashboards, metrics, rules
-from model_server_charm.runtimes import RUNTIMES, Runtime
-from tests.charms import THIN_CHARMS, ThinCharm
+from model_server_charm.runtimes import RUNTIMES
 from tests.workload import amdinfer_metrics, prometheus
+from tests.workload.charm_cases import UNTIMED_OPENAI, CharmCase
 from tests.workload.harness import running_server
 from tests.workload.published import PROTEUS, panel_queries, publish, substitute
 
@@ -191,39 +192,36 @@ def test_proteus_dashboard_and_alerts_against_prometheus(tmp_path: Path):
 # --- KServe runtimes ---------------------------------------------------------------
 
 
-def _send_batch(client: ServedModel, runtime: Runtime, predicts: int) -> int:
-    """The runtime's example, `predicts` times (through preprocess, predict, postprocess).
+def _send_batch(client: ServedModel, case: CharmCase, predicts: int) -> int:
+    """The case's first request, `predicts` times (through preprocess, predict, postprocess).
 
     Returns how many were answered.
     """
-    example = runtime.examples[0]
+    example = case.timed_examples[0]
     answered = 0
     for _ in range(predicts):
-        answer = client.infer(example.protocol, example.request_json.encode())
+        answer = client.infer(example.protocol, json.dumps(example.body).encode())
         assert answer.ok, answer
         answered += 1
     return answered
 
 
-@pytest.fixture(params=THIN_CHARMS, ids=[charm.name for charm in THIN_CHARMS])
-def charm(request: pytest.FixtureRequest) -> ThinCharm:
-    if request.param.name != "sklearn-server":
-        pytest.skip(f"this test serves an iris scikit-learn model, not {request.param.name}'s")
-    return request.param
-
-
-def test_kserve_server_scraped_with_the_published_job(charm: ThinCharm, tmp_path: Path):
+def test_kserve_server_scraped_with_the_published_job(case: CharmCase, tmp_path: Path):
+    if not case.timed_examples:
+        pytest.skip(f"{case.name}: {UNTIMED_OPENAI}")
     prometheus.binaries()
-    runtime = charm.charm_type.runtime
+    charm, runtime = case.charm, case.runtime
     model_dir = tmp_path / "model"
-    train_iris_model(model_dir)
+    case.build(model_dir)
     server_stack = contextlib.ExitStack()
     with server_stack:
         server = server_stack.enter_context(
-            running_server(charm, {}, model_dir, tmp_path / "server")
+            running_server(
+                charm, case.options, model_dir, tmp_path / "server", case.ready_timeout_s
+            )
         )
-        # The options the server runs with (the harness adds free ports to the defaults).
-        config = {"model-uri": str(model_dir), "http-port": server.port}
+        # The options the server runs with (the harness adds free ports to the case's).
+        config = {**case.options, "model-uri": str(model_dir), "http-port": server.port}
         published = publish(charm, config)
         # The same charm with a latency threshold every request exceeds.
         eager = publish(charm, {**config, "latency-alert-threshold": 1e-6})
@@ -253,10 +251,10 @@ def test_kserve_server_scraped_with_the_published_job(charm: ThinCharm, tmp_path
             # happens after Prometheus has seen them, so the rest is spread
             # over several scrapes, as real traffic would be.
             client = server.client
-            answered = _send_batch(client, runtime, 1)
+            answered = _send_batch(client, case, 1)
             prom.wait_for(f"request_predict_seconds_count{{{topology}}}", bool, SCRAPE_TIMEOUT)
             for _ in range(TRAFFIC_BATCHES):
-                answered += _send_batch(client, runtime, PREDICT_REQUESTS // TRAFFIC_BATCHES)
+                answered += _send_batch(client, case, PREDICT_REQUESTS // TRAFFIC_BATCHES)
                 time.sleep(BATCH_PAUSE_S)
             prom.wait_for(
                 f"sum(request_predict_seconds_count{{{topology}}})",

@@ -1,19 +1,23 @@
-"""Each rock's own Pebble service, started by the real Pebble as the rock's entrypoint starts it.
+"""Each rock's own Pebble service, started by the real Pebble as KServe starts the rock.
 
 Rockcraft makes a rock's OCI entrypoint `pebble enter --args <entrypoint-service>`
 and its CMD the `[ … ]` default arguments of that service's command, so the
-arguments given to a container (`docker run <rock> --model_dir=…`) replace
-the defaults. Here the rock's `services:` (rockcraft.yaml, unchanged but for
-scratch paths) are the layer file rockcraft writes ($PEBBLE/layers/001-<rock>.yaml),
-and `pebble enter --args <service> <arguments>` starts them, with a free port
-and a test model as the container's arguments. Every rock whose entrypoint
-runs kserve_launcher is covered; a rock without a test model here skips.
+arguments given to a container replace the defaults. KServe runs a rock as
+its ClusterServingRuntime says: the manifest's args are the container's
+arguments and its `env` the container's environment, which Pebble's services
+inherit. Here the rock's `services:` (rockcraft.yaml, unchanged but for scratch
+paths and /mnt/models, where KServe puts the model) are the layer file
+rockcraft writes ($PEBBLE/layers/001-<rock>.yaml), and
+`pebble enter --args <service> <runtime args>` starts them with the manifest's
+env (`tests.workload.kserve_runtime`: its args with the model's name and
+format filled in and free loopback ports). Every rock whose entrypoint runs
+kserve_launcher serves each case of its charm (tests/workload/charm_cases.py)
+and answers the case's requests as the case expects.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,27 +25,31 @@ import pytest
 import yaml
 from ops import pebble
 
-from bench.models.iris import train_iris_model
 from bench.servers import ServedModel, free_port
-from model_server_charm.runtimes import RUNTIMES, Runtime
-from tests.rocks.rockcraft_projects import ROCKS, RockProject
-from tests.workload.harness import READY_TIMEOUT_S, host_layer
+from scripts.kserve_rocks import MODEL_DIR
+from tests.rocks.rockcraft_projects import ROCKS, RockProject, spec_of
+from tests.workload.charm_cases import CASES, CharmCase
+from tests.workload.harness import host_layer
+from tests.workload.kserve_runtime import runtime_container
 from tests.workload.pebble_daemon import running_pebble
 from tests.workload.server_runtime import ServerRuntime
 
-pytestmark = pytest.mark.slow
-
 LAUNCHER_ROCKS = [rock for rock in ROCKS if rock.launched_module]
-# Per server module: writes a model that answers the runtime's upstream example.
-TEST_MODELS: dict[str, Callable[[Path], Any]] = {"sklearnserver": train_iris_model}
+# Each launcher rock with each case of its charm.
+ROCKS_AND_CASES = [
+    (rock, case)
+    for rock in LAUNCHER_ROCKS
+    for case in CASES
+    if case.charm.name == spec_of(rock).charm
+]
+ROCK_CASES = [
+    pytest.param(rock, case, id=f"{rock.name}-{case.name}", marks=[*case.marks, pytest.mark.slow])
+    for rock, case in ROCKS_AND_CASES
+]
+REQUEST_TIMEOUT_S = 60
 
 
-def _runtime(module: str) -> Runtime:
-    (runtime,) = [runtime for runtime in RUNTIMES.values() if runtime.server_module == module]
-    return runtime
-
-
-def _write_rock_layer(rock: RockProject, pebble_dir: Path, scratch: Path) -> None:
+def _write_rock_layer(rock: RockProject, pebble_dir: Path, scratch: Path, model_dir: Path) -> None:
     """The layer rockcraft puts in the rock: summary, description and the rock's services."""
     raw = {
         "summary": rock.data["summary"],
@@ -51,47 +59,62 @@ def _write_rock_layer(rock: RockProject, pebble_dir: Path, scratch: Path) -> Non
     layer = pebble.Layer(cast("pebble.LayerDict", raw))
     layers = pebble_dir / "layers"
     layers.mkdir(parents=True)
-    mapped = host_layer(layer, scratch, keep_user=True)
+    mapped = host_layer(layer, scratch, keep_user=True, more_paths={MODEL_DIR: str(model_dir)})
     (layers / f"001-{rock.name}.yaml").write_text(yaml.safe_dump(mapped))
 
 
-def _model_name(rock: RockProject) -> str:
-    """The `--model_name` the rock's service passes (kserve's default: "model")."""
-    names = [word.partition("=")[2] for word in rock.service_command().argv]
-    flags = [word.partition("=")[0] for word in rock.service_command().argv]
-    return names[flags.index("--model_name")] if "--model_name" in flags else "model"
+def _proc(pid: int, name: str) -> list[str]:
+    """A process's NUL-separated /proc file (cmdline, environ)."""
+    return Path(f"/proc/{pid}/{name}").read_bytes().decode().split("\0")[:-1]
 
 
-def _cmdline(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+def _answers(case: CharmCase, client: ServedModel, model_dir: Path) -> dict[str, Any]:
+    """Each of the case's requests sent where the charm sends it, and the answer's judged part."""
+    config = case.config(str(model_dir), model_name=client.model_name)
+    answers: dict[str, Any] = {}
+    for example in case.examples:
+        answer = case.family.infer(client, config, example.protocol, example.body, "")
+        assert answer.ok, f"{example.name} answered {answer.status}: {answer.body}"
+        answers[example.name] = example.answer(json.loads(answer.body))
+    return answers
 
 
-@pytest.mark.parametrize("rock", LAUNCHER_ROCKS, ids=[rock.name for rock in LAUNCHER_ROCKS])
-def test_the_rocks_entrypoint_service_serves_with_the_containers_arguments(
-    rock: RockProject, pebble_bin: Path, server_runtime: ServerRuntime, tmp_path: Path
+def test_every_launcher_rock_serves_a_case():
+    served = {rock.name for rock, _ in ROCKS_AND_CASES}
+    assert served == {rock.name for rock in LAUNCHER_ROCKS}
+
+
+@pytest.mark.parametrize(("rock", "case"), ROCK_CASES)
+def test_the_rocks_entrypoint_service_serves_with_its_kserve_runtime(
+    rock: RockProject,
+    case: CharmCase,
+    pebble_bin: Path,
+    server_runtime: ServerRuntime,
+    tmp_path: Path,
 ):
-    module = str(rock.launched_module)
-    if module not in TEST_MODELS:
-        pytest.skip(f"no test model for {module} in this module yet")
-    model_dir = server_runtime.directory("model")
-    TEST_MODELS[module](model_dir)
+    model_dir = server_runtime.model_directory(f"{case.name}-model", case.build)
     port = free_port()
-    arguments = [f"--http_port={port}", f"--grpc_port={free_port()}", f"--model_dir={model_dir}"]
+    container = runtime_container(case, case.name, model_dir, port, free_port())
     pebble_dir = tmp_path / "pebble"
-    _write_rock_layer(rock, pebble_dir, server_runtime.directory("scratch"))
+    _write_rock_layer(rock, pebble_dir, server_runtime.directory("scratch"), model_dir)
     service = rock.entrypoint_service
-    example = _runtime(module).examples[0]
-    client = ServedModel.at(port, _model_name(rock), timeout=2)
+    client = ServedModel.at(port, case.name, timeout=REQUEST_TIMEOUT_S)
+    environment = {**server_runtime.environment(), **container.environment}
 
     with running_pebble(
-        pebble_bin, pebble_dir, server_runtime.environment(), "enter", [service, *arguments]
+        pebble_bin, pebble_dir, environment, "enter", [service, *container.args]
     ) as daemon:
-        daemon.wait_until(client.model_ready, READY_TIMEOUT_S, f"{rock.name}'s model ready")
-        argv = _cmdline(daemon.service_pid())
-        answer = client.infer(example.protocol, json.dumps(example.request).encode())
+        daemon.wait_until(client.model_ready, case.ready_timeout_s, f"{rock.name}'s model ready")
+        pid = daemon.service_pid()
+        argv, process_environment = _proc(pid, "cmdline"), _proc(pid, "environ")
+        answers = _answers(case, client, model_dir)
         (info,) = daemon.client.get_services([service])
 
-    assert argv == [*rock.service_command().fixed, *arguments]  # the defaults replaced
-    assert json.loads(answer.body) == example.expected
+    fixed = [word.replace(MODEL_DIR, str(model_dir)) for word in rock.service_command().fixed]
+    assert argv == [*fixed, *container.args]  # the defaults replaced by the runtime's args
+    assert {f"{name}={value}" for name, value in container.environment.items()} <= set(
+        process_environment
+    )
+    assert answers == {example.name: example.expected for example in case.examples}
     assert info.startup == pebble.ServiceStartup.ENABLED
     assert info.current == pebble.ServiceStatus.ACTIVE

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Generated from charms/model-server-charm/thin/charm.py.j2 by scripts/render_charms.py.
-"""The PMML model-server charm: the shared implementation, serving pmmlserver."""
+"""The PMML charm: the shared model-server implementation, for pmml."""
 
 import ops
 

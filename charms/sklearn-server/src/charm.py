@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Generated from charms/model-server-charm/thin/charm.py.j2 by scripts/render_charms.py.
-"""The scikit-learn model-server charm: the shared implementation, serving sklearnserver."""
+"""The scikit-learn charm: the shared model-server implementation, for sklearn."""
 
 import ops
 

@@ -9,15 +9,21 @@ it carries is the server family's to say (`ServerFamily.request`).
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 from typing import Any
 
+import ops
+
 from model_server_charm import bounded
-from model_server_charm.config import CharmConfig
+from model_server_charm.bounded import quote
+from model_server_charm.config import CharmConfig, ConfigError
 from model_server_charm.families.base import ServerFamily
-from model_server_charm.runtimes import Example, Protocol, Runtime
+from model_server_charm.runtimes import Judge, Protocol, Runtime
 from model_server_charm.server_client import (
     ModelServerClient,
+    RequestRefusedError,
     ServerAnswer,
     ServerUnreachableError,
 )
@@ -29,6 +35,8 @@ MAX_PAYLOAD_BYTES = 1024 * 1024
 ACTION_JSON = bounded.JSONLimits(max_bytes=MAX_PAYLOAD_BYTES)
 # How close a float in the answer must be to the documented example answer.
 EXAMPLE_TOLERANCE = 0.05
+# A model or worker endpoint name as a URL path segment (amdinfer lower-cases them).
+MODEL_PARAMETER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 # What each protocol's request must carry (the server's own checks come after).
 REQUIRED_KEYS: dict[Protocol, tuple[frozenset[str], str]] = {
     "v1": (frozenset({"instances", "inputs"}), 'a v1 payload needs "instances" (or "inputs")'),
@@ -54,13 +62,21 @@ class PredictParams:
 
     runtime: InitVar[Runtime]
     payload: str
-    protocol: Protocol = "v1"
+    # Juju fills in the action's default (the runtime's first protocol); so does `sent`.
+    protocol: Protocol | None = None
+    # The model to send it to, where the server serves several (empty: the configured one).
+    model: str = ""
     document: dict[str, Any] = field(init=False, default_factory=dict[str, Any])
+    sent: Protocol = field(init=False, default="v2")
 
     def __post_init__(self, runtime: Runtime) -> None:
-        if self.protocol not in runtime.protocols:
+        if self.model and not MODEL_PARAMETER.fullmatch(self.model):
+            raise ActionFailedError(f"model={quote(self.model)}: not a model or endpoint name")
+        protocol = self.protocol or runtime.protocols[0]
+        object.__setattr__(self, "sent", protocol)
+        if protocol not in runtime.protocols:
             raise ActionFailedError(
-                f"protocol {self.protocol!r} is not served by {runtime.display_name};"
+                f"protocol {protocol!r} is not served by {runtime.display_name};"
                 f" use one of {', '.join(runtime.protocols)}"
             )
         try:
@@ -69,19 +85,12 @@ class PredictParams:
             raise ActionFailedError(str(error)) from error
         if not isinstance(document, dict):
             raise ActionFailedError("payload must be a JSON object")
-        keys, problem = REQUIRED_KEYS[self.protocol]
+        keys, problem = REQUIRED_KEYS[protocol]
         if not keys & document.keys() or (
-            self.protocol == "v2" and not isinstance(document.get("inputs"), list)
+            protocol == "v2" and not isinstance(document.get("inputs"), list)
         ):
             raise ActionFailedError(problem)
         object.__setattr__(self, "document", document)
-
-
-def _send(client: ModelServerClient, path: str, body: bytes) -> ServerAnswer:
-    try:
-        return client.post(path, body)
-    except ServerUnreachableError as error:
-        raise ActionFailedError(f"the model server did not answer: {error}") from error
 
 
 def _answer_results(answer: ServerAnswer) -> dict[str, Any]:
@@ -101,8 +110,12 @@ def predict(
     client: ModelServerClient, family: ServerFamily, config: CharmConfig, params: PredictParams
 ) -> dict[str, Any]:
     """Send the operator's payload and return the server's answer."""
-    path, body = family.request(config, params.protocol, params.document)
-    answer = _send(client, path, body)
+    try:
+        answer = family.infer(client, config, params.sent, params.document, params.model)
+    except RequestRefusedError as error:
+        raise ActionFailedError(f"not sent: {error}") from error
+    except ServerUnreachableError as error:
+        raise ActionFailedError(f"the model server did not answer: {error}") from error
     if not answer.ok:
         raise ActionFailedError(f"the model server answered {answer.status}: {_quoted(answer)}")
     return _answer_results(answer)
@@ -111,68 +124,53 @@ def predict(
 def smoke_test(
     client: ModelServerClient, family: ServerFamily, config: CharmConfig
 ) -> dict[str, Any]:
-    """Send the runtime's upstream example for these options and judge the answer.
+    """Send the runtime's example for these options (`ServerFamily.smoke`) and judge the answer.
 
-    With the upstream example model the answer must match the documented one;
-    with any other model the example input may not even fit, so a well-formed
-    200 answer is what can be checked. A runtime without a public example is
+    With the example's model the answer must match the documented one; with
+    any other model the example input may not even fit, so a well-formed 200
+    answer is what can be checked. A runtime without a public example is
     checked by the model's readiness and metadata.
     """
-    example = family.runtime.example_for(config.value)
-    if example is None:
-        return _check_metadata(client, family, config)
-    path, body = family.request(config, example.protocol, example.request)
-    answer = _send(client, path, body)
+    try:
+        smoke = family.smoke(client, config)
+    except (RequestRefusedError, ServerUnreachableError) as error:
+        raise ActionFailedError(f"smoke test failed: {error}") from error
+    answer = smoke.answer
     results = _answer_results(answer)
+    if not answer.ok and smoke.kind == "described":
+        raise ActionFailedError(f"smoke test failed: the model is not ready: {_quoted(answer)}")
     if not answer.ok:
         raise ActionFailedError(
             f"smoke test failed: the model server answered {answer.status}: {_quoted(answer)}"
         )
+    if smoke.kind == "described":
+        results["result"] = (
+            "passed: the model is ready and describes itself (no public example to send;"
+            " send a request with the predict action)"
+        )
+        return results
     try:
         document = bounded.parse_json(answer.body, ACTION_JSON, "the answer")
     except bounded.JSONInputError as error:
         raise ActionFailedError(f"smoke test failed: {error}: {_quoted(answer)}") from error
-    if example.expected is not None and family.serves(config, example):
-        if not matches_expected(judged(document, example), example.expected):
+    if smoke.kind == "documented":
+        if not matches_expected(judged(document, smoke.judge), smoke.expected):
             raise ActionFailedError(
-                f"smoke test failed: expected {example.expected} ({example.judge}),"
+                f"smoke test failed: expected {smoke.expected} ({smoke.judge}),"
                 f" got {_quoted(answer)}"
             )
         results["result"] = "passed: the example model gave the documented answer"
     else:
-        problem = well_formed_problem(document, example.protocol)
+        problem = well_formed_problem(document, smoke.protocol)
         if problem:
             raise ActionFailedError(f"smoke test failed: {problem}: {_quoted(answer)}")
         results["result"] = "passed: well-formed answer (no documented answer to compare)"
     return results
 
 
-def _check_metadata(
-    client: ModelServerClient, family: ServerFamily, config: CharmConfig
-) -> dict[str, Any]:
-    """The smoke test of a runtime without a public example: ready, and described."""
-    path = family.metadata_path(config)
-    try:
-        ready = client.answers(family.ready_path(config))
-        answer = client.get(path)
-    except ServerUnreachableError as error:
-        raise ActionFailedError(f"the model server did not answer: {error}") from error
-    if not (ready and answer.ok):
-        raise ActionFailedError(
-            f"smoke test failed: the model is not ready ({path} answered {answer.status}:"
-            f" {_quoted(answer)})"
-        )
-    results = _answer_results(answer)
-    results["result"] = (
-        "passed: the model is ready and describes itself (no public example to send;"
-        " send a request with the predict action)"
-    )
-    return results
-
-
-def judged(document: Any, example: Example) -> Any:
-    """The part of an answer the example's judge compares (argmax: each row's best class)."""
-    if example.judge != "argmax" or not isinstance(document, dict):
+def judged(document: Any, judge: Judge) -> Any:
+    """The part of an answer a judge compares (argmax: each row's best class)."""
+    if judge != "argmax" or not isinstance(document, dict):
         return document
     rows = document.get("predictions")
     if not isinstance(rows, list):
@@ -221,3 +219,69 @@ def well_formed_problem(document: Any, protocol: Protocol) -> str | None:
     if protocol == "openai" and not isinstance(document.get("choices"), list):
         return 'an openai answer needs a "choices" list'
     return None
+
+
+class ActionHandlers(ops.Object):
+    """Runs the charm's actions — predict, smoke-test and its family's own — with bounded output.
+
+    `config` gives the validated configuration (or why it is invalid) and
+    `client` the server to talk to; any ActionFailedError becomes the action's
+    failure message, cut to what Juju can carry.
+    """
+
+    def __init__(
+        self,
+        charm: ops.CharmBase,
+        family: ServerFamily,
+        config: Callable[[], CharmConfig | ConfigError],
+        client: Callable[[CharmConfig], ModelServerClient],
+    ):
+        super().__init__(charm, "actions")
+        self._charm = charm
+        self._family = family
+        self._config = config
+        self._client = client
+        charm.framework.observe(charm.on.predict_action, self._on_predict)
+        charm.framework.observe(charm.on.smoke_test_action, self._on_smoke_test)
+        for name in self._family.extra_actions():
+            event: ops.BoundEvent = getattr(charm.on, name.replace("-", "_") + "_action")
+            charm.framework.observe(event, self._on_family_action)
+
+    def _configured(self) -> CharmConfig:
+        config = self._config()
+        if isinstance(config, ConfigError):
+            raise ActionFailedError(f"the configuration is invalid: {config}")
+        return config
+
+    def _run(
+        self, event: ops.ActionEvent, action: Callable[[CharmConfig], dict[str, Any]]
+    ) -> None:
+        try:
+            results = action(self._configured())
+        except ActionFailedError as error:
+            event.fail(bounded.shorten(str(error), bounded.ACTION_MESSAGE_BYTES))
+            return
+        event.set_results(results)
+
+    def _on_predict(self, event: ops.ActionEvent) -> None:
+        def run(config: CharmConfig) -> dict[str, Any]:
+            params = event.load_params(PredictParams, runtime=self._family.runtime)
+            return predict(self._client(config), self._family, config, params)
+
+        self._run(event, run)
+
+    def _on_smoke_test(self, event: ops.ActionEvent) -> None:
+        self._run(event, lambda config: smoke_test(self._client(config), self._family, config))
+
+    def _on_family_action(self, event: ops.ActionEvent) -> None:
+        handler = self._family.extra_actions()[
+            event.handle.kind.removesuffix("_action").replace("_", "-")
+        ]
+
+        def run(config: CharmConfig) -> dict[str, Any]:
+            try:
+                return handler(self._client(config), config, event.params)
+            except (RequestRefusedError, ServerUnreachableError) as error:
+                raise ActionFailedError(str(error)) from error
+
+        self._run(event, run)

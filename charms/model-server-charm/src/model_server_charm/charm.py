@@ -39,6 +39,8 @@ class ModelServerCharm(ops.CharmBase):
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
         self.family = family_for(self.runtime)
+        # The models the family loads itself that did not load in this hook (proteus).
+        self._models_problem: ops.StatusBase | None = None
         self.server = Workload(
             self.unit.get_container(WORKLOAD_CONTAINER),
             self.runtime.service_name,
@@ -68,8 +70,9 @@ class ModelServerCharm(ops.CharmBase):
         ):
             framework.observe(event, self._reconcile)
         framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
-        framework.observe(self.on.predict_action, self._on_predict_action)
-        framework.observe(self.on.smoke_test_action, self._on_smoke_test_action)
+        self._actions = actions.ActionHandlers(
+            self, self.family, lambda: self._config, self._client
+        )
         # `stop` also comes with every pod restart: _on_removing checks the app is going.
         framework.observe(self.on.stop, self._on_removing)
         framework.observe(self.on.remove, self._on_removing)
@@ -188,6 +191,9 @@ class ModelServerCharm(ops.CharmBase):
             # Armed only now: the port opens once the model is loaded, which may take
             # minutes, and an armed liveness check would restart a slow download.
             self.server.arm_alive_check()
+            self._models_problem = self.family.converge_models(
+                self.server, self.family.local_client(config), config
+            )
 
     def _serve_here(self, config: CharmConfig, secret: dict[str, str]) -> None:
         layers = {
@@ -232,7 +238,7 @@ class ModelServerCharm(ops.CharmBase):
         kubernetes = self._deployment.status(config, served, local_serving)
         # Read last: the reads above may have met a Pebble fault. Of equal
         # priority, the first added wins: Pebble's problem, then Kubernetes'.
-        for status in (self.server.problem, kubernetes, workload_status):
+        for status in (self.server.problem, self._models_problem, kubernetes, workload_status):
             if status is not None:
                 event.add_status(bounded.status(status))
 
@@ -265,30 +271,3 @@ class ModelServerCharm(ops.CharmBase):
         """Delete the InferenceService when the application goes, not when a unit does."""
         if self.unit.is_leader() and self.app.planned_units() == 0:
             self._deployment.remove()
-
-    # --- actions ------------------------------------------------------------------
-
-    def _action_config(self) -> CharmConfig:
-        config = self._config
-        if isinstance(config, ConfigError):
-            raise actions.ActionFailedError(f"the configuration is invalid: {config}")
-        return config
-
-    def _on_predict_action(self, event: ops.ActionEvent) -> None:
-        try:
-            config = self._action_config()
-            params = event.load_params(actions.PredictParams, runtime=self.runtime)
-            results = actions.predict(self._client(config), self.family, config, params)
-        except actions.ActionFailedError as error:
-            event.fail(bounded.shorten(str(error), bounded.ACTION_MESSAGE_BYTES))
-            return
-        event.set_results(results)
-
-    def _on_smoke_test_action(self, event: ops.ActionEvent) -> None:
-        try:
-            config = self._action_config()
-            results = actions.smoke_test(self._client(config), self.family, config)
-        except actions.ActionFailedError as error:
-            event.fail(bounded.shorten(str(error), bounded.ACTION_MESSAGE_BYTES))
-            return
-        event.set_results(results)

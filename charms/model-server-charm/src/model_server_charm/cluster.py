@@ -32,6 +32,7 @@ from model_server_charm.kubernetes_problems import (
 )
 from model_server_charm.layer import WORKLOAD_CONTAINER
 from model_server_charm.serverless import InferenceServices, InferenceServiceState
+from model_server_charm.trained_models import TrainedModels
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,11 @@ class Cluster:
         """The application's InferenceService."""
         return InferenceServices(self.client, self.app, self.namespace)
 
+    @cached_property
+    def trained_models(self) -> TrainedModels:
+        """The application's TrainedModels (a multi-model server's, serverless mode)."""
+        return TrainedModels(self.client, self.app, self.namespace)
+
     def remove(self) -> None:
         """Delete the InferenceService: the application is going away.
 
@@ -70,6 +76,7 @@ class Cluster:
         try:
             if self.inference_services.kserve_installed():
                 self.inference_services.delete()
+                self.trained_models.delete_all()
         except KUBERNETES_ERRORS as error:
             logger.warning(
                 "InferenceService not deleted (%s); its owner reference removes it with the"

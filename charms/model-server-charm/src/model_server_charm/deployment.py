@@ -31,7 +31,7 @@ import ops
 
 from model_server_charm.cluster import Cluster
 from model_server_charm.config import CharmConfig
-from model_server_charm.k8s_resources import ResourceRequirements, wanted_resources
+from model_server_charm.k8s_resources import Owner, ResourceRequirements, wanted_resources
 from model_server_charm.kubernetes_problems import (
     KUBERNETES_ERRORS,
     KubernetesProblemError,
@@ -44,6 +44,7 @@ from model_server_charm.serverless import (
     Predictor,
     render_inference_service,
 )
+from model_server_charm.trained_models import render_trained_model
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class Deployment(Cluster):
             )
         self._write(writes)
         if leftover and local_model_ready():
-            services.delete()
+            self._delete_inference_service(dry_run=False)
             leftover = False
         self.leftover_inference_service = leftover
 
@@ -181,9 +182,35 @@ class Deployment(Cluster):
                 lambda dry_run: services.apply(obj, dry_run=dry_run),
             )
         ]
+        writes += self._trained_model_writes(predictor.trained_models, statefulset.owner())
         if frees_devices and statefulset.needs_apply(NO_LIMITS):
             writes.append(self._remove_limits())
         self._write(writes)
+
+    def _trained_model_writes(
+        self, trained: list[dict[str, str]] | None, owner: Owner
+    ) -> list[Write]:
+        """One TrainedModel per model; those the charm made that are no longer listed go."""
+        if trained is None:
+            return []
+        models = self.trained_models
+        writes: list[Write] = []
+        for model in trained:
+            obj = render_trained_model(model, app=self.app, namespace=self.namespace, owner=owner)
+            writes.append(
+                Write(
+                    f"applied TrainedModel {model['name']}",
+                    lambda dry_run, obj=obj: models.apply(obj, dry_run=dry_run),
+                )
+            )
+        for name in sorted(models.names() - {model["name"] for model in trained}):
+            writes.append(
+                Write(
+                    f"deleted TrainedModel {name}",
+                    lambda dry_run, name=name: models.delete(name, dry_run=dry_run),
+                )
+            )
+        return writes
 
     def _remove_limits(self) -> Write:
         statefulset = self.statefulset
@@ -194,6 +221,8 @@ class Deployment(Cluster):
 
     def _delete_inference_service(self, dry_run: bool) -> None:
         self.inference_services.delete(dry_run=dry_run)
+        if not dry_run:
+            self.trained_models.delete_all()
 
     # --- status --------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import ops
 from lightkube import ApiError
 from lightkube.core.exceptions import ConfigError
 
-from model_server_charm.k8s_resources import StatefulSetShapeError
+from model_server_charm.k8s_resources import StatefulSetShapeError, is_forbidden
 
 logger = logging.getLogger(__name__)
 
@@ -69,16 +69,15 @@ def problem_status(error: KubernetesError, app: str, *, required: bool) -> ops.S
     charm tries again on its next hook (update-status at the latest).
     """
     if not required:
-        forbidden = isinstance(error, ApiError) and error.status.code == 403
+        forbidden = isinstance(error, ApiError) and is_forbidden(error)
         # Deployed without --trust is a supported way to run a sidecar server: not a warning.
         level = logging.INFO if forbidden else logging.WARNING
         logger.log(level, "Kubernetes API not needed by the options: %s", describe(error))
         return None
     if isinstance(error, ApiError):
-        code = error.status.code
-        if code == 403:
+        if is_forbidden(error):
             return ops.BlockedStatus(trust_message(app))
-        if code in (400, 422):
+        if error.status.code in (400, 422):
             return ops.BlockedStatus(f"Kubernetes refused the change: {error.status.message}")
     if isinstance(error, StatefulSetShapeError):
         return ops.BlockedStatus(f"cannot set limits: {error}")

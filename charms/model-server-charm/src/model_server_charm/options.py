@@ -137,7 +137,9 @@ class HuggingFaceOptions(OptionGroup):
 
     model_id: str = ""
     task: str = ""
-    backend: str = "auto"
+    # The default rock is the CPU one, where vLLM's engine cannot run and `auto`
+    # would pick it whenever it can be imported.
+    backend: str = "huggingface"
     dtype: str = "auto"
     max_model_len: int = 0
 

@@ -17,6 +17,10 @@ from typing import Literal
 from model_server_charm.bounded import MAX_ANSWER_BYTES
 
 
+class RequestRefusedError(Exception):
+    """The charm will not send a request: the server would refuse it, or crash on it."""
+
+
 class ServerUnreachableError(Exception):
     """The server did not answer at all (not listening, or timed out)."""
 

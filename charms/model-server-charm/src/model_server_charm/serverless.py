@@ -43,9 +43,6 @@ from model_server_charm.k8s_resources import (
 InferenceService = create_namespaced_resource(
     "serving.kserve.io", "v1beta1", "InferenceService", "inferenceservices"
 )
-TrainedModel = create_namespaced_resource(
-    "serving.kserve.io", "v1alpha1", "TrainedModel", "trainedmodels"
-)
 INFERENCE_SERVICE_CRD = "inferenceservices.serving.kserve.io"
 
 # KServe routes to, and its model agent calls, the predictor on this port.
@@ -59,13 +56,19 @@ IMAGE_RESOURCE = "server-image"
 
 @dataclass(frozen=True)
 class Predictor:
-    """What KServe's predictor container runs."""
+    """What KServe's predictor container runs, and the models KServe loads into it.
+
+    `trained_models` (name, uri, framework, memory each) are those of a
+    multi-model server, one TrainedModel each; None for a server that loads its
+    one model itself.
+    """
 
     command: Sequence[str]
     environment: dict[str, str]
+    trained_models: list[dict[str, str]] | None = None
 
 
-_TEMPLATES = jinja2.Environment(
+TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("model_server_charm", "templates"),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
@@ -99,7 +102,7 @@ def render_inference_service(
     image_pull_secrets: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The InferenceService whose predictor runs `predictor`, as a plain object."""
-    text = _TEMPLATES.get_template("inferenceservice.yaml.j2").render(
+    text = TEMPLATES.get_template("inferenceservice.yaml.j2").render(
         name=inference_service_name(app),
         namespace=namespace,
         labels=labels(app),
@@ -114,32 +117,6 @@ def render_inference_service(
         scale_metric=config.server.autoscaling_metric,
         scale_target=config.server.autoscaling_target,
         image_pull_secrets=image_pull_secrets,
-    )
-    return yaml.safe_load(text)
-
-
-def render_trained_model(
-    *,
-    name: str,
-    app: str,
-    namespace: str,
-    storage_uri: str,
-    framework: str,
-    memory: str,
-) -> dict[str, Any]:
-    """A TrainedModel: one more model for the app's multi-model InferenceService.
-
-    `memory` is the model's size as a Kubernetes quantity; KServe uses it to
-    place models on predictor replicas with room for them.
-    """
-    text = _TEMPLATES.get_template("trainedmodel.yaml.j2").render(
-        name=name,
-        namespace=namespace,
-        labels=labels(app),
-        inference_service=inference_service_name(app),
-        framework=framework,
-        storage_uri=storage_uri,
-        memory=memory,
     )
     return yaml.safe_load(text)
 

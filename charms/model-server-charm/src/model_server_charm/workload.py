@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from typing import BinaryIO
 
 import ops
 
@@ -168,6 +169,61 @@ class Workload:
         if len(reason) > limit:
             reason = reason[: limit - 1] + "…"
         return reason
+
+    # --- the server's own files (a model repository) ----------------------------------
+
+    def read_text(self, path: str, limit: int) -> str | None:
+        """At most `limit` characters of a file (None: no such file, or Pebble failed)."""
+        try:
+            return self.container.pull(path).read(limit)
+        except ops.pebble.PathError as error:
+            if error.kind != "not-found":
+                self._pebble_fault(f"cannot read {path}", error)
+        except ops.pebble.Error as error:
+            self._pebble_fault(f"cannot read {path}", error)
+        return None
+
+    def open_binary(self, path: str) -> BinaryIO | None:
+        """A file of the container, to stream (None when Pebble cannot give it)."""
+        try:
+            return self.container.pull(path, encoding=None)
+        except ops.pebble.Error as error:
+            self._pebble_fault(f"cannot read {path}", error)
+            return None
+
+    def write(self, path: str, source: str | BinaryIO) -> bool:
+        """Write a file the server reads (its user's, world-readable); whether it was written."""
+        try:
+            self.container.push(
+                path,
+                source,
+                make_dirs=True,
+                permissions=0o644,
+                user=SERVER_USER,
+                group=SERVER_USER,
+            )
+        except ops.pebble.Error as error:
+            self._pebble_fault(f"cannot write {path}", error)
+            return False
+        return True
+
+    def directories(self, path: str) -> list[str]:
+        """The names of the directories in `path` (none when it does not exist)."""
+        try:
+            entries = self.container.list_files(path)
+        except ops.pebble.PathError:
+            return []
+        except ops.pebble.Error as error:
+            self._pebble_fault(f"cannot list {path}", error)
+            return []
+        return [entry.name for entry in entries if entry.type == ops.pebble.FileType.DIRECTORY]
+
+    def remove_tree(self, path: str) -> None:
+        """Remove a directory and everything in it."""
+        try:
+            self.container.remove_path(path, recursive=True)
+        except ops.pebble.Error as error:
+            self._pebble_fault(f"cannot remove {path}", error)
 
     # --- internals ---------------------------------------------------------------------
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from model_server_charm.families.amdinfer import Amdinfer
 from model_server_charm.families.base import ServerFamily
 from model_server_charm.families.kserve_python import KServePython
 from model_server_charm.runtimes import Runtime
 
-FAMILIES: dict[str, type[ServerFamily]] = {"kserve-python": KServePython}
+FAMILIES: dict[str, type[ServerFamily]] = {"kserve-python": KServePython, "amdinfer": Amdinfer}
 
 
 def family_for(runtime: Runtime) -> ServerFamily:

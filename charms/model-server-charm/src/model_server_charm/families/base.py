@@ -3,27 +3,47 @@
 A family owns everything about its servers that is not data: how the command
 line and environment are built, which URLs say the model is ready and the
 server alive, where the server leaves why it stopped, what the status says,
-and what the predictor of serverless mode runs. The charm asks its runtime's
-family (`families.family_for`) and never branches on a runtime's name.
+what the predictor of serverless mode runs, how requests are sent and the
+smoke test made, and which models it loads itself. The charm asks its
+runtime's family (`families.family_for`) and never branches on a runtime's name.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import ops
 
 from model_server_charm import layer
 from model_server_charm.config import CharmConfig
 from model_server_charm.options import HARDWARE_GROUPS, RUNTIME_GROUPS, OptionGroup
-from model_server_charm.runtimes import Example, Protocol, Runtime
-from model_server_charm.server_client import ModelServerClient
+from model_server_charm.runtimes import Judge, Protocol, Runtime
+from model_server_charm.server_client import ModelServerClient, ServerAnswer
 from model_server_charm.serverless import Predictor
+from model_server_charm.workload import Workload
 
 # How long a status evaluation waits for the server's readiness answer.
 READINESS_TIMEOUT = 5.0
+
+# documented: compare with `expected`; well-formed: an inference answer of the
+# protocol's shape; described: the model is ready and answered its metadata.
+SmokeKind = Literal["documented", "well-formed", "described"]
+# An action of a family's own: (client, config, params) -> results.
+ActionHandler = Callable[[ModelServerClient, CharmConfig, Mapping[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Smoke:
+    """What the smoke test sent, got and must judge."""
+
+    answer: ServerAnswer
+    protocol: Protocol
+    expected: Any
+    judge: Judge
+    kind: SmokeKind
 
 
 class ServerFamily(ABC):
@@ -65,7 +85,7 @@ class ServerFamily(ABC):
 
     @abstractmethod
     def ready_path(self, config: CharmConfig) -> str:
-        """The path that answers 2xx once the served model(s) can be used."""
+        """The path that answers 2xx once the server can serve."""
 
     def live_path(self, config: CharmConfig) -> str:
         """The path that answers 2xx while the server process works."""
@@ -84,22 +104,42 @@ class ServerFamily(ABC):
         )
 
     @abstractmethod
-    def request(
-        self, config: CharmConfig, protocol: Protocol, document: Mapping[str, Any]
-    ) -> tuple[str, bytes]:
-        """Where an inference request of this protocol goes, and the body it carries."""
-
-    @abstractmethod
-    def serves(self, config: CharmConfig, example: Example) -> bool:
-        """Whether the served model is the example's (so its documented answer applies)."""
-
-    @abstractmethod
-    def metadata_path(self, config: CharmConfig) -> str:
-        """The path that describes the served model (the smoke test without an example)."""
-
-    @abstractmethod
     def predictor(self, config: CharmConfig) -> Predictor:
         """What the InferenceService's predictor runs (serverless mode)."""
+
+    def converge_models(
+        self, workload: Workload, client: ModelServerClient, config: CharmConfig
+    ) -> ops.StatusBase | None:
+        """Load (and unload) the models the server does not load by itself; a status if not all.
+
+        Called once the server answers. Families whose server loads its one
+        model from its command line have nothing to do.
+        """
+        return None
+
+    # --- requests ----------------------------------------------------------------------
+
+    @abstractmethod
+    def infer(
+        self,
+        client: ModelServerClient,
+        config: CharmConfig,
+        protocol: Protocol,
+        document: Mapping[str, Any],
+        model: str,
+    ) -> ServerAnswer:
+        """Send one inference request (`model`: empty for the configured one).
+
+        Raises server_client.RequestRefusedError when the request must not be sent.
+        """
+
+    @abstractmethod
+    def smoke(self, client: ModelServerClient, config: CharmConfig) -> Smoke:
+        """Send the runtime's example for this configuration (or ask for metadata)."""
+
+    def extra_actions(self) -> Mapping[str, ActionHandler]:
+        """The family's own actions, by name (declared in its charms' charmcraft.yaml)."""
+        return {}
 
     # --- what is observed --------------------------------------------------------------
 

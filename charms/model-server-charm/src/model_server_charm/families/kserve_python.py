@@ -19,9 +19,10 @@ from model_server_charm import validation
 from model_server_charm.bounded import quote
 from model_server_charm.config import CharmConfig
 from model_server_charm.credentials import credential_environment
-from model_server_charm.families.base import ServerFamily
+from model_server_charm.families.base import ServerFamily, Smoke, SmokeKind
 from model_server_charm.options import OptionGroup
 from model_server_charm.runtimes import Example, Protocol
+from model_server_charm.server_client import ModelServerClient, ServerAnswer
 from model_server_charm.serverless import KSERVE_HTTP_PORT, STORAGE_MOUNT, Predictor
 
 # The rock's launcher runs the server module and makes /metrics sum every worker process.
@@ -138,25 +139,40 @@ class KServePython(ServerFamily):
         """The model's readiness (the server's /v2/health/ready is always true)."""
         return ready_path(config.group(KServeModelOptions).model_name)
 
-    def request(
-        self, config: CharmConfig, protocol: Protocol, document: Mapping[str, Any]
-    ) -> tuple[str, bytes]:
-        """The model's v1/v2 path, or the OpenAI route (with the served model's name)."""
-        name = config.group(KServeModelOptions).model_name
+    def infer(
+        self,
+        client: ModelServerClient,
+        config: CharmConfig,
+        protocol: Protocol,
+        document: Mapping[str, Any],
+        model: str,
+    ) -> ServerAnswer:
+        """POST to the model's v1/v2 path, or the OpenAI route (naming the served model)."""
+        name = model or config.group(KServeModelOptions).model_name
         if protocol == "openai":
             # The OpenAI routes serve every model of the server: the body names it.
             document = {"model": name, **document}
         path = infer_path(name, protocol, chat="messages" in document)
-        return path, json.dumps(document).encode()
+        return client.post(path, json.dumps(document).encode())
 
-    def serves(self, config: CharmConfig, example: Example) -> bool:
-        """Whether model-uri is the example's model."""
+    def smoke(self, client: ModelServerClient, config: CharmConfig) -> Smoke:
+        """The upstream example for these options; without one, the model's metadata."""
+        example = self.runtime.example_for(config.value)
+        if example is None:
+            name = config.group(KServeModelOptions).model_name
+            ready = client.answers(self.ready_path(config))
+            answer = client.get(f"/v2/models/{name}")
+            described = answer if ready else ServerAnswer(503, answer.body, answer.latency_ms)
+            return Smoke(described, "v2", None, "exact", "described")
+        answer = self.infer(client, config, example.protocol, example.request, "")
+        documented = example.expected is not None and self._serves(config, example)
+        kind: SmokeKind = "documented" if documented else "well-formed"
+        return Smoke(answer, example.protocol, example.expected, example.judge, kind)
+
+    @staticmethod
+    def _serves(config: CharmConfig, example: Example) -> bool:
         model_uri = config.group(KServeModelOptions).model_uri
         return bool(example.model_uri) and model_uri == example.model_uri
-
-    def metadata_path(self, config: CharmConfig) -> str:
-        """The v2 model metadata."""
-        return f"/v2/models/{config.group(KServeModelOptions).model_name}"
 
     def predictor(self, config: CharmConfig) -> Predictor:
         """The same command, with the two differences KServe imposes.

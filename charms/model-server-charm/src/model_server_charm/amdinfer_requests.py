@@ -1,0 +1,163 @@
+"""Requests to the AMD Inference Server, checked first: it crashes on some of them.
+
+amdinfer-server v0.4.0 segfaults on an infer request without a JSON content
+type or with invalid JSON, aborts on an input count its model does not have,
+answers a 500 with an empty body for an unknown model, and reads data of
+another type than its input's as raw bits (DESIGN.md §4). Every request the
+charm sends goes through here: always JSON with its content type, to a model
+that is ready, with exactly the inputs the model declares (its entry in
+`models`), or else one input of the datatype the server's metadata gives.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from model_server_charm import bounded
+from model_server_charm.amdinfer_models import DATATYPES, ModelEntry, Tensor
+from model_server_charm.server_client import ModelServerClient, RequestRefusedError, ServerAnswer
+
+# The echo model of the rock's cplusplus worker: 3 in, 4 out (DESIGN.md §4).
+ECHO_WORKER = "cplusplus"
+ECHO_PARAMETERS = {"model": "echo"}
+ECHO_REQUEST = {"inputs": [{"name": "echo", "shape": [1], "datatype": "UINT32", "data": [3]}]}
+ECHO_EXPECTED = {"outputs": [{"data": [4]}]}
+# An endpoint name as the worker API returns it (lower-cased worker name, -0, -1…).
+ENDPOINT = re.compile(r"[a-z0-9][a-z0-9_-]{0,126}")
+METADATA = bounded.JSONLimits(max_bytes=64 * 1024)
+MAX_ELEMENTS = 1 << 24
+INTEGER_TYPES = {"UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64"}
+FLOAT_TYPES = {"FP16", "FP32", "FP64"}
+
+
+def _json(document: Any) -> bytes:
+    return json.dumps(document).encode()
+
+
+def load_worker(client: ModelServerClient, worker: str, parameters: Mapping[str, Any]) -> str:
+    """Load a worker with flat parameters; its endpoint's name. Raises RequestRefusedError."""
+    answer = client.post(f"/v2/workers/{worker}/load", _json(dict(parameters)))
+    endpoint = answer.body.strip()
+    if not answer.ok or not ENDPOINT.fullmatch(endpoint):
+        raise RequestRefusedError(
+            f"loading worker {worker} answered {answer.status}:"
+            f" {bounded.shorten(answer.body, bounded.QUOTED_ANSWER_BYTES)}"
+        )
+    return endpoint
+
+
+def echo(client: ModelServerClient) -> ServerAnswer:
+    """Load the echo model, send it 3, give the worker back (its load is counted): the answer."""
+    endpoint = load_worker(client, ECHO_WORKER, ECHO_PARAMETERS)
+    answer = client.post(f"/v2/models/{endpoint}/infer", _json(ECHO_REQUEST))
+    client.post(f"/v2/workers/{endpoint}/unload", b"{}")
+    return answer
+
+
+def infer(
+    client: ModelServerClient,
+    entries: Sequence[ModelEntry],
+    document: Mapping[str, Any],
+    model: str,
+) -> ServerAnswer:
+    """Send an inference request to `model` once it is sure not to crash the server."""
+    name = model or _only_model(entries)
+    if not client.answers(f"/v2/models/{name}/ready"):
+        raise RequestRefusedError(f"{name} is not a ready model (list-models lists them)")
+    declared = next((e.inputs for e in entries if e.name == name and not e.is_worker), None)
+    expected = declared if declared is not None else _metadata_input(client, name)
+    problem = request_problem(document, expected)
+    if problem:
+        raise RequestRefusedError(problem)
+    return client.post(f"/v2/models/{name}/infer", _json(dict(document)))
+
+
+def _only_model(entries: Sequence[ModelEntry]) -> str:
+    if len(entries) != 1:
+        raise RequestRefusedError(
+            "name the model (the model parameter): the server serves several"
+        )
+    return entries[0].name
+
+
+def _metadata_input(client: ModelServerClient, name: str) -> tuple[Tensor, ...]:
+    """One input of the metadata's datatype (its tensor lists are not to be trusted further).
+
+    amdinfer's metadata lists a model's output tensors among its inputs, so only
+    the first tensor's datatype is used, and one input is what is sent.
+    """
+    answer = client.get(f"/v2/models/{name}")
+    try:
+        metadata = bounded.parse_json(answer.body, METADATA, "the model's metadata")
+    except bounded.JSONInputError as error:
+        raise RequestRefusedError(str(error)) from error
+    tensors = metadata.get("inputs") if isinstance(metadata, dict) else None
+    first = tensors[0] if isinstance(tensors, list) and tensors else None
+    datatype = first.get("datatype") if isinstance(first, dict) else None
+    if not answer.ok or datatype not in DATATYPES:
+        raise RequestRefusedError(f"the metadata of {name} names no input datatype")
+    return (Tensor(name="", datatype=str(datatype), shape=()),)
+
+
+def request_problem(document: Mapping[str, Any], expected: Sequence[Tensor]) -> str | None:
+    """Why the request would crash or mislead the server, or None when it may be sent."""
+    inputs = document.get("inputs")
+    if not isinstance(inputs, list) or len(inputs) != len(expected):
+        return f'the model takes {len(expected)} input(s): send exactly that many in "inputs"'
+    for index, (given, wanted) in enumerate(zip(inputs, expected, strict=True)):
+        problem = _input_problem(given, wanted)
+        if problem:
+            return f"inputs[{index}]: {problem}"
+    return None
+
+
+def _input_problem(given: Any, wanted: Tensor) -> str | None:
+    if not isinstance(given, dict):
+        return "an object with name, shape, datatype and data"
+    if wanted.name and given.get("name") != wanted.name:
+        return f"the model's input is named {wanted.name!r}"
+    if given.get("datatype") != wanted.datatype:
+        return f"datatype must be {wanted.datatype} (other data would be read as raw bits)"
+    shape, data = given.get("shape"), given.get("data")
+    if not (isinstance(shape, list) and all(_is_size(d) for d in shape)):
+        return "shape is a list of sizes"
+    if not isinstance(data, list) or len(data) != math.prod(shape) or len(data) > MAX_ELEMENTS:
+        return "data is a flat list of as many elements as the shape says"
+    if not all(_fits(value, wanted.datatype) for value in data):
+        return f"every element must be a {wanted.datatype} value"
+    return None
+
+
+def _is_size(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ELEMENTS
+
+
+def _fits(value: Any, datatype: str) -> bool:
+    if datatype == "BOOL":
+        return isinstance(value, bool)
+    if datatype in INTEGER_TYPES:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if datatype in FLOAT_TYPES:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def list_models(client: ModelServerClient) -> dict[str, Any]:
+    """The action list-models: what the server serves now."""
+    answer = client.get("/v2/models")
+    return {"status-code": answer.status, "models": bounded.shorten(answer.body, 8 * 1024)}
+
+
+def repository_action(client: ModelServerClient, name: str, action: str) -> dict[str, Any]:
+    """The actions load-model and unload-model: a repository entry, through the repository API."""
+    answer = client.post(f"/v2/repository/models/{name}/{action}", b"{}")
+    if not answer.ok:
+        raise RequestRefusedError(
+            f"{action} {name} answered {answer.status}:"
+            f" {bounded.shorten(answer.body, bounded.QUOTED_ANSWER_BYTES)}"
+        )
+    return {"status-code": answer.status, "result": f"{name}: {action}ed"}

@@ -1,0 +1,19 @@
+# Generated from terraform/templates/charm by scripts/render_terraform.py, from
+# charms/sklearn-server/charmcraft.yaml. Do not edit by hand: render again.
+
+resource "juju_application" "model_server" {
+  name        = var.app_name
+  model_uuid  = var.model_uuid
+  config      = var.config
+  constraints = var.constraints
+  resources   = var.resources
+  trust       = var.trust
+  units       = var.units
+
+  charm {
+    name     = "sklearn-server"
+    channel  = var.channel
+    revision = var.revision
+    base     = var.base
+  }
+}
