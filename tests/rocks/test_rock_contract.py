@@ -1,4 +1,4 @@
-"""The rock and the charm agree: same server module, same paths, flags the server knows.
+"""A KServe rock and its charm agree: same server module, same paths, flags the server knows.
 
 The charm replaces the rock's Pebble service with its own command line, so the
 rock must contain what that command line names (the launcher, the server
@@ -16,7 +16,7 @@ import pytest
 
 from model_server_charm.families import kserve_python
 from tests.charm_plan import CharmPlan, charm_plan
-from tests.charms import THIN_CHARMS, ThinCharm
+from tests.charms import KSERVE_CHARMS, ThinCharm
 from tests.rocks.rockcraft_projects import (
     LAUNCHER_PREFIX,
     ROCKS,
@@ -32,7 +32,8 @@ MODEL_URI = "gs://bucket/model"
 # The charm's two command lines: quiet (the default) and with per-request logging.
 OPTION_SETS: list[dict[str, Any]] = [{}, {"log-requests": True}]
 
-pytestmark = pytest.mark.parametrize("charm", THIN_CHARMS, ids=[c.name for c in THIN_CHARMS])
+# The proteus charm and rock agree by tests/rocks/test_proteus_rock.py.
+pytestmark = pytest.mark.parametrize("charm", KSERVE_CHARMS, ids=[c.name for c in KSERVE_CHARMS])
 
 
 def charm_services(charm: ThinCharm) -> list[CharmPlan]:
