@@ -33,9 +33,7 @@ MODEL_URI = "gs://bucket/model"
 OPTION_SETS: list[dict[str, Any]] = [{}, {"log-requests": True}]
 
 # The proteus charm and rock agree by tests/rocks/test_proteus_rock.py.
-pytestmark = pytest.mark.parametrize(
-    "charm", KSERVE_CHARMS, ids=[c.name for c in KSERVE_CHARMS]
-)
+pytestmark = pytest.mark.parametrize("charm", KSERVE_CHARMS, ids=[c.name for c in KSERVE_CHARMS])
 
 
 def charm_services(charm: ThinCharm) -> list[CharmPlan]:
