@@ -18,12 +18,15 @@ from typing import Any, Generic, TypeVar
 
 import kserve
 from kserve import logging
-from kserve.errors import InferenceError, ModelMissingError
+from kserve.errors import InferenceError, ModelMissingError, WorkersShouldBeLessThanMaxWorkersError
 from kserve.model import BaseKServeModel
 from kserve.model_server import parser as model_server_parser
 from kserve.protocol.infer_type import InferRequest, InferResponse
 from kserve.utils.utils import get_predict_response
 from kserve_storage import Storage
+
+# Upstream's default for the servers with `--nthread`: one framework thread per server process.
+DEFAULT_NTHREAD = 1
 
 # What a stand-in model loads and then infers with: a booster, an estimator, a predictor...
 LoadedT = TypeVar("LoadedT")
@@ -39,6 +42,22 @@ def server_parser(model_dir_default: str | None = None) -> argparse.ArgumentPars
         help="A URI pointer to the model directory",
     )
     return parser
+
+
+def add_nthread_flag(parser: argparse.ArgumentParser, frameworks: str) -> None:
+    """Add upstream's `--nthread` (int, default 1): the threads `frameworks` may use."""
+    parser.add_argument(
+        "--nthread",
+        type=int,
+        default=DEFAULT_NTHREAD,
+        help=f"Number of threads {frameworks} may use per server process",
+    )
+
+
+def parse_server_flags(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse the command line as upstream's servers do: flags it does not know are ignored."""
+    args, _ = parser.parse_known_args()
+    return args
 
 
 def single_model_file(local_dir: Path, suffixes: Sequence[str]) -> Path:
@@ -144,3 +163,22 @@ def serve(model: BaseKServeModel, workers: int | None = None) -> None:
     """Serve the loaded `model`; `workers` overrides `--workers`, as some upstream servers do."""
     server = kserve.ModelServer() if workers is None else kserve.ModelServer(workers=workers)
     server.start([model])
+
+
+def run(
+    args: argparse.Namespace,
+    model: BaseKServeModel,
+    workers: int | None = None,
+    max_workers: int | None = None,
+) -> None:
+    """Run a server as upstream's `__main__` does: logging, load, then serve `model`.
+
+    `workers` replaces `--workers` (servers that always use one process);
+    `max_workers` refuses more `--workers` after loading, with kserve's
+    WorkersShouldBeLessThanMaxWorkersError, so the server exits.
+    """
+    start_logging(args)
+    model.load()
+    if max_workers is not None and args.workers > max_workers:
+        raise WorkersShouldBeLessThanMaxWorkersError(max_workers=max_workers)
+    serve(model, workers)
