@@ -44,7 +44,7 @@ class AutoGluonModel(StoredModel[TabularPredictor]):
 
     def infer(
         self, predictor: TabularPredictor, payload: dict[str, Any] | InferRequest
-    ) -> pandas.Series | pandas.DataFrame:
+    ) -> pandas.Series | pandas.DataFrame | numpy.ndarray[Any, Any]:
         """Predict labels (or class probabilities) for the request's rows."""
         table = self._table(payload, list(predictor.features()))
         if self.predict_proba:
