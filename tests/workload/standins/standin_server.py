@@ -2,21 +2,34 @@
 
 Every upstream KServe Python server builds its parser on kserve's ModelServer
 parser and adds `--model_dir`, parses with `parse_known_args` (unknown flags
-are ignored), downloads the model directory with kserve-storage, and insists
-on exactly one model file of its suffixes directly in that directory.
+are ignored), downloads the model directory with kserve-storage, insists on
+exactly one model file of its suffixes directly in that directory, and answers
+v1 and v2 requests through kserve's own decoding and encoding helpers, any
+framework error becoming an InferenceError (a 500 with the framework's message).
 """
 
 from __future__ import annotations
 
 import argparse
+from abc import abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import kserve
 from kserve import logging
-from kserve.errors import ModelMissingError
+from kserve.errors import InferenceError, ModelMissingError, WorkersShouldBeLessThanMaxWorkersError
 from kserve.model import BaseKServeModel
 from kserve.model_server import parser as model_server_parser
+from kserve.protocol.infer_type import InferRequest, InferResponse
+from kserve.utils.utils import get_predict_response
+from kserve_storage import Storage
+
+# Upstream's default for the servers with `--nthread`: one framework thread per server process.
+DEFAULT_NTHREAD = 1
+
+# What a stand-in model loads and then infers with: a booster, an estimator, a predictor...
+LoadedT = TypeVar("LoadedT")
 
 
 def server_parser(model_dir_default: str | None = None) -> argparse.ArgumentParser:
@@ -29,6 +42,22 @@ def server_parser(model_dir_default: str | None = None) -> argparse.ArgumentPars
         help="A URI pointer to the model directory",
     )
     return parser
+
+
+def add_nthread_flag(parser: argparse.ArgumentParser, frameworks: str) -> None:
+    """Add upstream's `--nthread` (int, default 1): the threads `frameworks` may use."""
+    parser.add_argument(
+        "--nthread",
+        type=int,
+        default=DEFAULT_NTHREAD,
+        help=f"Number of threads {frameworks} may use per server process",
+    )
+
+
+def parse_server_flags(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse the command line as upstream's servers do: flags it does not know are ignored."""
+    args, _ = parser.parse_known_args()
+    return args
 
 
 def single_model_file(local_dir: Path, suffixes: Sequence[str]) -> Path:
@@ -53,6 +82,77 @@ def single_model_file(local_dir: Path, suffixes: Sequence[str]) -> Path:
     return candidates[0]
 
 
+class FrameworkModel(kserve.Model, Generic[LoadedT]):
+    """A kserve.Model around one loaded framework object, answering KServe's v1 and v2 APIs.
+
+    A subclass says how the object is loaded (`load_framework`) and how it
+    infers (`infer`); this class holds it, refuses requests before it is
+    loaded, turns any framework error into an InferenceError carrying the
+    framework's message, and encodes the result with kserve's helper. (kserve's
+    models are abstract base classes: a subclass missing a hook cannot be built.)
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._loaded: LoadedT | None = None
+
+    def load(self) -> bool:
+        """Load the framework object; the model is ready once it is."""
+        self._loaded = self.load_framework()
+        self.ready = True
+        return self.ready
+
+    # Synchronous, like upstream's: kserve awaits predict only when it is a coroutine
+    # function, and a CPU-bound framework call gains nothing from being one.
+    def predict(  # pyright: ignore[reportIncompatibleMethodOverride]
+        self,
+        payload: dict[str, Any] | InferRequest,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any] | InferResponse:
+        """Infer for a v1 body or a v2 InferRequest and answer in the request's protocol."""
+        loaded = self._loaded
+        if loaded is None:
+            raise InferenceError(f"model {self.name} is not loaded")
+        try:
+            result = self.infer(loaded, payload)
+        except Exception as error:
+            raise InferenceError(str(error)) from error
+        return self.response(payload, result)
+
+    @abstractmethod
+    def load_framework(self) -> LoadedT:
+        """Load and return the framework object the model infers with."""
+
+    @abstractmethod
+    def infer(self, loaded: LoadedT, payload: dict[str, Any] | InferRequest, /) -> Any:
+        """Decode the request and run `loaded` on it: the framework's result (rows or a table).
+
+        Positional-only, so that each subclass names the object for what it is.
+        """
+
+    def response(
+        self, payload: dict[str, Any] | InferRequest, result: Any
+    ) -> dict[str, Any] | InferResponse:
+        """Encode `result` as kserve's helper does for the request's protocol."""
+        return get_predict_response(payload, result, self.name)
+
+
+class StoredModel(FrameworkModel[LoadedT]):
+    """A FrameworkModel loaded from the files of `--model_dir` (any kserve-storage URI)."""
+
+    def __init__(self, name: str, model_dir: str) -> None:
+        super().__init__(name)
+        self.model_dir = model_dir
+
+    def load_framework(self) -> LoadedT:
+        """Fetch the model directory, then load the framework object from its files."""
+        return self.load_files(Path(Storage.download(self.model_dir)))
+
+    @abstractmethod
+    def load_files(self, local_dir: Path) -> LoadedT:
+        """Load the framework object from the fetched directory, by the server's model rules."""
+
+
 def start_logging(args: argparse.Namespace) -> None:
     """Configure kserve's logging when the flags ask for it, before the model loads."""
     if args.configure_logging:
@@ -63,3 +163,22 @@ def serve(model: BaseKServeModel, workers: int | None = None) -> None:
     """Serve the loaded `model`; `workers` overrides `--workers`, as some upstream servers do."""
     server = kserve.ModelServer() if workers is None else kserve.ModelServer(workers=workers)
     server.start([model])
+
+
+def run(
+    args: argparse.Namespace,
+    model: BaseKServeModel,
+    workers: int | None = None,
+    max_workers: int | None = None,
+) -> None:
+    """Run a server as upstream's `__main__` does: logging, load, then serve `model`.
+
+    `workers` replaces `--workers` (servers that always use one process);
+    `max_workers` refuses more `--workers` after loading, with kserve's
+    WorkersShouldBeLessThanMaxWorkersError, so the server exits.
+    """
+    start_logging(args)
+    model.load()
+    if max_workers is not None and args.workers > max_workers:
+        raise WorkersShouldBeLessThanMaxWorkersError(max_workers=max_workers)
+    serve(model, workers)

@@ -16,7 +16,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 # (api, method) of amdinfer_requests_ingress_total.
@@ -73,6 +73,26 @@ def _summary(
     return [*lines, f"{name}_sum {format_value(total)}", f"{name}_count {count}"]
 
 
+def _labelled(
+    label_names: tuple[str, ...],
+    keys: Sequence[tuple[str, ...]],
+    values: Mapping[tuple[str, ...], float],
+) -> list[tuple[str, float]]:
+    """One sample per key: its labels as prometheus-cpp writes them, its value (0 if none)."""
+    samples: list[tuple[str, float]] = []
+    for key in keys:
+        pairs = zip(label_names, key, strict=True)
+        labels = ",".join(f'{name}="{value}"' for name, value in pairs)
+        samples.append((f"{{{labels}}}", values.get(key, 0)))
+    return samples
+
+
+def _by_stage(values: Mapping[str, float]) -> list[tuple[str, float]]:
+    """One sample per pipeline stage, labelled `stage`."""
+    stages = [(stage,) for stage in PIPELINE_STAGES]
+    return _labelled(("stage",), stages, {(stage,): value for stage, value in values.items()})
+
+
 def exposition(snapshot: Snapshot) -> str:
     """The /metrics text for these values."""
     lines = [
@@ -80,22 +100,19 @@ def exposition(snapshot: Snapshot) -> str:
             "amdinfer_requests_ingress_total",
             "Number of incoming requests to amdinfer-server",
             "counter",
-            [
-                (f'{{api="{api}",method="{method}"}}', snapshot.requests.get((api, method), 0))
-                for api, method in REQUEST_APIS
-            ],
+            _labelled(("api", "method"), REQUEST_APIS, snapshot.requests),
         ),
         *_family(
             "amdinfer_pipeline_ingress_total",
             "Number of incoming requests at different pipeline stages",
             "counter",
-            [(f'{{stage="{s}"}}', snapshot.pipeline_ingress.get(s, 0)) for s in PIPELINE_STAGES],
+            _by_stage(snapshot.pipeline_ingress),
         ),
         *_family(
             "amdinfer_pipeline_egress_total",
             "Number of outgoing requests at different pipeline stages",
             "counter",
-            [(f'{{stage="{s}"}}', snapshot.pipeline_egress.get(s, 0)) for s in PIPELINE_STAGES],
+            _by_stage(snapshot.pipeline_egress),
         ),
         *_family(
             "exposer_transferred_bytes_total",
@@ -110,10 +127,7 @@ def exposition(snapshot: Snapshot) -> str:
             "amdinfer_queue_sizes_total",
             "Number of elements in the queues in amdinfer-server",
             "gauge",
-            [
-                (f'{{direction="{d}",stage="{s}"}}', snapshot.queue_sizes.get((d, s), 0))
-                for d, s in QUEUES
-            ],
+            _labelled(("direction", "stage"), QUEUES, snapshot.queue_sizes),
         ),
         *_summary(
             "exposer_request_latencies",

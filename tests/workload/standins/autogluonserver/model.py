@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import kserve
 import numpy
 import pandas
 from autogluon.tabular import TabularPredictor
@@ -18,13 +17,13 @@ from kserve.utils.utils import (
     get_predict_input,
     get_predict_response,
 )
-from kserve_storage import Storage
+from standin_server import StoredModel
 
 # Upstream's switch from labels to one probability column per class.
 ENV_PREDICT_PROBA = "PREDICT_PROBA"
 
 
-class AutoGluonModel(kserve.Model):
+class AutoGluonModel(StoredModel[TabularPredictor]):
     """A TabularPredictor behind KServe's v1 and v2 APIs.
 
     v1 rows are lists in the predictor's feature order or objects keyed by
@@ -34,37 +33,28 @@ class AutoGluonModel(kserve.Model):
     """
 
     def __init__(self, name: str, model_dir: str) -> None:
-        super().__init__(name)
-        self.model_dir = model_dir
+        super().__init__(name, model_dir)
         self.predict_proba = os.environ.get(ENV_PREDICT_PROBA, "false").lower() == "true"
-        self._predictor: TabularPredictor | None = None
 
-    def load(self) -> bool:
-        """Fetch the model directory and load it as a TabularPredictor."""
-        local_dir = Path(Storage.download(self.model_dir))
+    def load_files(self, local_dir: Path) -> TabularPredictor:
+        """Load the fetched directory itself as a TabularPredictor."""
         if not local_dir.is_dir():
             raise ModelMissingError(str(local_dir))
-        self._predictor = TabularPredictor.load(str(local_dir))
-        self.ready = True
-        return self.ready
+        return TabularPredictor.load(str(local_dir))
 
-    def predict(  # pyright: ignore[reportIncompatibleMethodOverride]
-        self,
-        payload: dict[str, Any] | InferRequest,
-        headers: dict[str, str] | None = None,
-    ) -> dict[str, Any] | InferResponse:
+    def infer(
+        self, predictor: TabularPredictor, payload: dict[str, Any] | InferRequest
+    ) -> pandas.Series | pandas.DataFrame | numpy.ndarray[Any, Any]:
         """Predict labels (or class probabilities) for the request's rows."""
-        predictor = self._predictor
-        if predictor is None:
-            raise InferenceError(f"model {self.name} is not loaded")
-        try:
-            table = self._table(payload, list(predictor.features()))
-            if self.predict_proba:
-                result = predictor.predict_proba(table)
-            else:
-                result = predictor.predict(table)
-        except Exception as error:
-            raise InferenceError(str(error)) from error
+        table = self._table(payload, list(predictor.features()))
+        if self.predict_proba:
+            return predictor.predict_proba(table)
+        return predictor.predict(table)
+
+    def response(
+        self, payload: dict[str, Any] | InferRequest, result: Any
+    ) -> dict[str, Any] | InferResponse:
+        """v2: one tensor per output column, typed after numpy; v1: kserve's helper."""
         if isinstance(payload, InferRequest):
             return InferResponse(
                 response_id=payload.id or generate_uuid(),

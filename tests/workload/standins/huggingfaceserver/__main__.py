@@ -10,7 +10,7 @@ ids, lower-casing) are accepted and have no effect.
 from pathlib import Path
 
 from kserve_storage import Storage
-from standin_server import serve, server_parser, start_logging
+from standin_server import parse_server_flags, serve, server_parser, start_logging
 from transformers import AutoConfig
 
 from huggingfaceserver.encoder_model import HuggingfaceEncoderModel
@@ -44,7 +44,7 @@ parser.add_argument("--disable_log_requests", action="store_true", help="No requ
 parser.add_argument("--task", default=None, help="The task, when the architecture does not say")
 parser.add_argument("--max_log_len", "--max-log-len", type=int, default=None)
 parser.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES, help="Weights' data type")
-args, _ = parser.parse_known_args()
+args = parse_server_flags(parser)
 
 
 def load_model() -> HuggingfaceEncoderModel | HuggingfaceGenerativeModel:

@@ -5,20 +5,14 @@ gateway to the JVM cannot be shared by forked processes): the server exits
 with kserve's WorkersShouldBeLessThanMaxWorkersError.
 """
 
-from kserve.errors import WorkersShouldBeLessThanMaxWorkersError
-from standin_server import serve, server_parser, start_logging
+from standin_server import parse_server_flags, run, server_parser
 
 from pmmlserver.model import PmmlModel
 
 MAX_WORKERS = 1
 
 parser = server_parser()
-args, _ = parser.parse_known_args()
+args = parse_server_flags(parser)
 
 if __name__ == "__main__":
-    start_logging(args)
-    model = PmmlModel(args.model_name, args.model_dir)
-    model.load()
-    if args.workers > MAX_WORKERS:
-        raise WorkersShouldBeLessThanMaxWorkersError(max_workers=MAX_WORKERS)
-    serve(model)
+    run(args, PmmlModel(args.model_name, args.model_dir), max_workers=MAX_WORKERS)

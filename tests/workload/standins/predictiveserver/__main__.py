@@ -4,12 +4,9 @@ KServe's ClusterServingRuntime passes `--framework={{.Annotations.modelFormat}}`
 LightGBM is always served from one process, whatever `--workers` says.
 """
 
-from standin_server import serve, server_parser, start_logging
+from standin_server import add_nthread_flag, parse_server_flags, run, server_parser
 
 from predictiveserver.model import DEFAULT_FRAMEWORK, FRAMEWORKS, LIGHTGBM, framework_model
-
-# Upstream's default: one XGBoost or LightGBM thread per server process.
-DEFAULT_NTHREAD = 1
 
 parser = server_parser()
 parser.add_argument(
@@ -18,13 +15,9 @@ parser.add_argument(
     choices=FRAMEWORKS,
     help=f"ML framework of the model: {', '.join(FRAMEWORKS)} (default: {DEFAULT_FRAMEWORK})",
 )
-parser.add_argument(
-    "--nthread", type=int, default=DEFAULT_NTHREAD, help="Threads XGBoost or LightGBM use"
-)
-args, _ = parser.parse_known_args()
+add_nthread_flag(parser, "XGBoost or LightGBM")
+args = parse_server_flags(parser)
 
 if __name__ == "__main__":
-    start_logging(args)
     model = framework_model(args.framework, args.model_name, args.model_dir, args.nthread)
-    model.load()
-    serve(model, workers=1 if args.framework == LIGHTGBM else args.workers)
+    run(args, model, workers=1 if args.framework == LIGHTGBM else args.workers)

@@ -5,15 +5,12 @@ every ModelServer flag is accepted exactly as upstream accepts it, unknown
 flags included (parse_known_args).
 """
 
-from standin_server import serve, server_parser, start_logging
+from standin_server import parse_server_flags, run, server_parser
 
 from sklearnserver.model import SKLearnModel
 
 parser = server_parser()
-args, _ = parser.parse_known_args()
+args = parse_server_flags(parser)
 
 if __name__ == "__main__":
-    start_logging(args)
-    model = SKLearnModel(args.model_name, args.model_dir)
-    model.load()
-    serve(model)
+    run(args, SKLearnModel(args.model_name, args.model_dir))

@@ -1,20 +1,12 @@
 """`python -m xgbserver --model_dir=<uri> [--nthread=N] [ModelServer flags]`, as upstream."""
 
-from standin_server import serve, server_parser, start_logging
+from standin_server import add_nthread_flag, parse_server_flags, run, server_parser
 
 from xgbserver.model import XGBoostModel
 
-# Upstream's default: one XGBoost thread per server process.
-DEFAULT_NTHREAD = 1
-
 parser = server_parser()
-parser.add_argument(
-    "--nthread", type=int, default=DEFAULT_NTHREAD, help="Number of threads XGBoost uses"
-)
-args, _ = parser.parse_known_args()
+add_nthread_flag(parser, "XGBoost")
+args = parse_server_flags(parser)
 
 if __name__ == "__main__":
-    start_logging(args)
-    model = XGBoostModel(args.model_name, args.model_dir, args.nthread)
-    model.load()
-    serve(model)
+    run(args, XGBoostModel(args.model_name, args.model_dir, args.nthread))
