@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.kserve_manifests import local_args
 from bench.servers import Command, Endpoint, rock_paths_on_host, to_host
 from model_server_charm.families import family_for
 from model_server_charm.runtimes import RUNTIMES, Example, Runtime
 from scripts.kserve_rocks import KServeRuntime, load_kserve_rocks
 from scripts.render_charms import juju_defaults
-from tests.kserve_manifests import local_args
 
 # The runtimes whose models the bench builds on this machine (bench.frameworks); the
 # others' frameworks are heavy and installed only in their own workload environments.

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench import kserve_manifests
 from scripts.kserve_rocks import MODEL_DIR, KServeRock
-from tests import kserve_manifests
 from tests.rocks.rockcraft_projects import RockProject, server_arguments, spec_of
 from tests.rocks.server_cli import ServerCli, unknown_flags
 

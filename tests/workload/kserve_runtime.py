@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import kserve_manifests
+from bench import kserve_manifests
 from tests.workload.charm_cases import CharmCase
 
 

@@ -1,4 +1,4 @@
-"""KServe's own ClusterServingRuntime manifests (v0.20.0), as the tests read them.
+"""KServe's own ClusterServingRuntime manifests (v0.20.0), as the bench and the tests read them.
 
 The rocks are drop-in images for these runtimes: the rock tests check their
 args statically against rocks/rocks.yaml, the workload tests start the rocks'
