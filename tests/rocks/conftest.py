@@ -1,11 +1,17 @@
-"""Parametrisation over every rock and part, and the server-CLI check, for the rock tests."""
+"""Parametrisation over every rock and part, the server-CLI check and the container engine."""
 
 from __future__ import annotations
+
+import shutil
+import subprocess
 
 import pytest
 
 from tests.rocks.rockcraft_projects import ROCKS
 from tests.rocks.server_cli import CLI_SOURCES, CliCheck, ServerCli, check_server_cli
+
+# The engines the packed-rock tests run a rock with, the first that answers.
+ENGINES = ("docker", "podman")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -31,3 +37,21 @@ def server_cli(tmp_path_factory: pytest.TempPathFactory) -> ServerCli:
         )
 
     return check
+
+
+@pytest.fixture(scope="session")
+def engine() -> str:
+    """The first container engine that answers; skip, saying why, when none does."""
+    reasons: list[str] = []
+    for name in ENGINES:
+        if shutil.which(name) is None:
+            reasons.append(f"{name} is not installed")
+            continue
+        info = subprocess.run(
+            [name, "info"], capture_output=True, text=True, timeout=60, check=False
+        )
+        if info.returncode == 0:
+            return name
+        lines = (info.stderr or info.stdout).strip().splitlines() or ["no answer"]
+        reasons.append(f"`{name} info` failed: {lines[-1]}")
+    pytest.skip("no container engine reachable: " + "; ".join(reasons))

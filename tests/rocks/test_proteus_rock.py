@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ import pytest
 from tests.charm_plan import charm_plan
 from tests.charms import PROTEUS
 from tests.rocks.rockcraft_projects import ROCKS_DIR, load_rock
-from tests.rocks.test_rock_run import ENGINES, host_port, http, load_image, packed_rock, run
+from tests.rocks.test_rock_run import host_port, http, load_image, packed_rock, run
 from tests.workload.amdinfer_standin import ECHO_REQUEST
 from tests.workload.standins.amdinfer.cli import OptionError, parse
 
@@ -184,21 +183,6 @@ def test_echo_entry_matches_the_design():
 
 
 # --- The packed rock in a container engine -------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def engine() -> str:
-    """The first container engine that answers; skip, saying why, when none does."""
-    reasons: list[str] = []
-    for name in ENGINES:
-        if shutil.which(name) is None:
-            reasons.append(f"{name} is not installed")
-            continue
-        info = subprocess.run([name, "info"], capture_output=True, text=True, timeout=60)
-        if info.returncode == 0:
-            return name
-        reasons.append(f"`{name} info` failed: {(info.stderr or info.stdout).strip()[-200:]}")
-    pytest.skip("no container engine reachable: " + "; ".join(reasons))
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ from tests.charm_plan import charm_plan
 from tests.charms import THIN_CHARMS, ThinCharm
 from tests.rocks.rockcraft_projects import ROCKS, RockProject
 
-ENGINES = ("docker", "podman")
 MODEL_DIR = "/mnt/models"
 READY_TIMEOUT = 240.0
 # The upstream sklearn example's model, an SVC on iris: the example request gets [1, 1].
@@ -74,24 +73,6 @@ def run(*command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]
     if result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed: {result.stderr or result.stdout}")
     return result
-
-
-@pytest.fixture(scope="module")
-def engine() -> str:
-    """The first container engine that answers; skip, saying why, when none does."""
-    reasons: list[str] = []
-    for name in ENGINES:
-        if shutil.which(name) is None:
-            reasons.append(f"{name} is not installed")
-            continue
-        info = subprocess.run(
-            [name, "info"], capture_output=True, text=True, timeout=60, check=False
-        )
-        if info.returncode == 0:
-            return name
-        lines = (info.stderr or info.stdout).strip().splitlines() or ["no answer"]
-        reasons.append(f"`{name} info` failed: {lines[-1]}")
-    pytest.skip("no container engine reachable: " + "; ".join(reasons))
 
 
 def rock_of(charm: ThinCharm) -> RockProject:
