@@ -139,7 +139,7 @@ def proteus(
     paths = {
         WRAPPER: str(REPO_ROOT / "rocks" / "proteus-server" / "bin" / "amdinfer-serve"),
         amdinfer_family.REPOSITORY: str(repository),
-        "/var/lib/amdinfer": str(home),
+        plan.service.environment["HOME"]: str(home),
     }
     environment = server_runtime.environment()
     shims = _shim(server_runtime.directory("shims"))
