@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib.machinery import PathFinder
 from pathlib import Path
 
-from model_server_charm.families.kserve_python import (
+from model_server_charm.families.kserve_python.family import (
     METRICS_DIR,
     QUIET_LOG_CONFIG,
     SERVER_ERROR_FILE,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from model_server_charm.families import kserve_python
+from model_server_charm.families.kserve_python import family as kserve_python
 from tests.charm_plan import CharmPlan, charm_plan
 from tests.charms import KSERVE_CHARMS, ThinCharm
 from tests.rocks.rockcraft_projects import (

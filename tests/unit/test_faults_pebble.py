@@ -17,7 +17,7 @@ from ops import pebble, testing
 from scenario import mocking
 
 from model_server_charm import credentials
-from model_server_charm.families import kserve_python
+from model_server_charm.families.kserve_python import family as kserve_python
 from tests.charms import REPRESENTATIVE, ThinCharm
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer

@@ -10,7 +10,7 @@ import pytest
 from ops import pebble, testing
 
 from model_server_charm import credentials, layer
-from model_server_charm.families import kserve_python
+from model_server_charm.families.kserve_python import family as kserve_python
 from tests.charms import ThinCharm
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer

@@ -25,7 +25,7 @@ import pytest
 from ops import pebble, testing
 
 from model_server_charm import k8s_resources
-from model_server_charm.families.kserve_python import SERVER_ERROR_FILE
+from model_server_charm.families.kserve_python.family import SERVER_ERROR_FILE
 from model_server_charm.layer import ALIVE_CHECK, READY_CHECK, WORKLOAD_CONTAINER
 from tests.charm_plan import UntrustedClient
 from tests.workload.charm_cases import CharmCase, first_of_its_environment

@@ -30,8 +30,8 @@ import yaml
 from bench.servers import REPO_ROOT, free_port
 from model_server_charm import actions
 from model_server_charm.config import CharmConfig
-from model_server_charm.families import amdinfer as amdinfer_family
 from model_server_charm.families import family_for
+from model_server_charm.families.amdinfer import family as amdinfer_family
 from model_server_charm.layer import SERVER_USER
 from model_server_charm.server_client import ModelServerClient, ServerUnreachableError
 from model_server_charm.workload import Workload

@@ -13,14 +13,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from dataclasses import Field, dataclass
+from typing import Any, ClassVar, Literal, TypeVar
 
 import ops
 
 from model_server_charm import validation
 from model_server_charm.bounded import quote
-from model_server_charm.options import OptionGroup
 from model_server_charm.runtimes import Runtime
 
 DeploymentMode = Literal["sidecar", "serverless"]
@@ -39,6 +38,41 @@ class ConfigError(ValueError):
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class OptionGroup:
+    """What every option group can say; each says nothing unless it overrides it.
+
+    Every group is a frozen dataclass whose fields are its Juju options.
+    """
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+    # Its declaration in charmcraft.yaml: charms/model-server-charm/options/<name>.yaml.j2.
+    name: ClassVar[str]
+
+    def problems(self, config: CharmConfig) -> list[str]:
+        """What is wrong with these options, one entry per problem (all of them)."""
+        return []
+
+    def server_arguments(self) -> list[str]:
+        """Flags these options add to the server's command line."""
+        return []
+
+    def server_environment(self) -> dict[str, str]:
+        """Variables these options add to the server's environment."""
+        return {}
+
+    def extended_resources(self) -> dict[str, int]:
+        """Devices these options ask for (resource name -> count)."""
+        return {}
+
+    def max_workers(self) -> int | None:
+        """A cap these options put on the number of worker processes (None: none)."""
+        return None
+
+    def names_the_model(self) -> bool:
+        """Whether these options say which model to serve (so model-uri may stay empty)."""
+        return False
 
 
 @dataclass(frozen=True)

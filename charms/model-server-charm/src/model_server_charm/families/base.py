@@ -18,8 +18,8 @@ from typing import Any, ClassVar, Literal
 import ops
 
 from model_server_charm import layer
-from model_server_charm.config import CharmConfig
-from model_server_charm.options import HARDWARE_GROUPS, RUNTIME_GROUPS, OptionGroup
+from model_server_charm.config import CharmConfig, OptionGroup
+from model_server_charm.options import HARDWARE_GROUPS, RUNTIME_GROUPS
 from model_server_charm.runtimes import Judge, Protocol, Runtime
 from model_server_charm.server_client import ModelServerClient, ServerAnswer
 from model_server_charm.serverless import Predictor

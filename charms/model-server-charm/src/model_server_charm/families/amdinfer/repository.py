@@ -20,9 +20,10 @@ from typing import BinaryIO
 
 import ops
 
-from model_server_charm import amdinfer_models, bounded
-from model_server_charm.amdinfer_models import ModelEntry
-from model_server_charm.amdinfer_requests import load_worker
+from model_server_charm import bounded
+from model_server_charm.families.amdinfer import models
+from model_server_charm.families.amdinfer.api import load_worker
+from model_server_charm.families.amdinfer.models import ModelEntry
 from model_server_charm.server_client import (
     ModelServerClient,
     RequestRefusedError,
@@ -73,7 +74,7 @@ class ModelRepository:
 
     def _write(self, entry: ModelEntry) -> None:
         directory = f"{self.root}/{entry.name}"
-        config = amdinfer_models.config_toml(entry)
+        config = models.config_toml(entry)
         if self.workload.read_text(f"{directory}/config.toml", len(config) + 1) != config:
             self.workload.write(f"{directory}/config.toml", config)
         if self.workload.read_text(f"{directory}/{MARKER}", 4096) == entry.uri:

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from model_server_charm import validation
-from model_server_charm.bounded import quote
 from model_server_charm.config import CharmConfig
 from model_server_charm.credentials import credential_environment
 from model_server_charm.families.base import ServerFamily, Smoke, SmokeKind
-from model_server_charm.options import OptionGroup
+from model_server_charm.families.kserve_python.options import KServeModelOptions
 from model_server_charm.runtimes import Example, Protocol
 from model_server_charm.server_client import ModelServerClient, ServerAnswer
 from model_server_charm.serverless import KSERVE_HTTP_PORT, STORAGE_MOUNT, Predictor
@@ -53,43 +50,6 @@ def infer_path(model_name: str, protocol: Protocol, chat: bool = False) -> str:
 def ready_path(model_name: str) -> str:
     """The model's readiness (the server's own /v2/health/ready is always true on a predictor)."""
     return f"/v2/models/{model_name}/ready"
-
-
-@dataclass(frozen=True)
-class KServeModelOptions(OptionGroup):
-    """The options of every KServe Python server: one model, its name, the worker processes."""
-
-    name = "kserve-model"
-
-    model_name: str = "model"
-    model_uri: str = ""
-    workers: int = 2
-    log_requests: bool = False
-
-    def problems(self, config: CharmConfig) -> list[str]:
-        """Every problem with these options (all of them, none when valid)."""
-        problems: list[str] = []
-        if not validation.MODEL_NAME.fullmatch(self.model_name):
-            problems.append(
-                f"model-name={quote(self.model_name)}: use lowercase letters, digits, '.', '_'"
-                " or '-' (at most 63, starting and ending with a letter or digit)"
-            )
-        if not self.model_uri:
-            if not config.names_the_model():
-                problems.append(
-                    "model-uri is not set: point it at the model"
-                    " (gs://, s3://, https://, hf:// or an absolute path)"
-                )
-        elif problem := validation.model_uri_problem(self.model_uri):
-            shown = validation.without_credentials(self.model_uri)
-            problems.append(f"model-uri={quote(shown)}: {problem}")
-        cap = config.max_workers()
-        if not 1 <= self.workers <= cap:
-            problems.append(
-                f"workers={self.workers}: {config.runtime.display_name} runs 1 to {cap} worker"
-                " processes as configured"
-            )
-        return problems
 
 
 class KServePython(ServerFamily):

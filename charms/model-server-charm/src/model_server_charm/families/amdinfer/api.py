@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from model_server_charm import bounded
-from model_server_charm.amdinfer_models import DATATYPES, ModelEntry, Tensor
+from model_server_charm.families.amdinfer.models import DATATYPES, ModelEntry, Tensor
 from model_server_charm.server_client import ModelServerClient, RequestRefusedError, ServerAnswer
 
 # The echo model of the rock's cplusplus worker: 3 in, 4 out (DESIGN.md §4).

@@ -3,26 +3,25 @@
 A C++ server with a KServe-style model repository: the charm runs it through
 the rock's `amdinfer-serve` wrapper (which keeps its per-request log off the
 disk), loads every model of the `models` option through the server's own
-repository and worker APIs (`amdinfer_repository`), and checks every request
-it sends against what would crash the server (`amdinfer_requests`).
+repository and worker APIs (`repository`), and checks every request
+it sends against what would crash the server (`api`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import ops
 
-from model_server_charm import amdinfer_models, amdinfer_requests
-from model_server_charm.amdinfer_models import ModelEntry, ModelsError
-from model_server_charm.amdinfer_repository import ModelRepository
 from model_server_charm.bounded import quote
 from model_server_charm.config import CharmConfig
 from model_server_charm.credentials import credential_environment
+from model_server_charm.families.amdinfer import api
+from model_server_charm.families.amdinfer.models import MODEL_NAME
+from model_server_charm.families.amdinfer.options import AmdinferOptions
+from model_server_charm.families.amdinfer.repository import ModelRepository
 from model_server_charm.families.base import ActionHandler, ServerFamily, Smoke
-from model_server_charm.options import OptionGroup
 from model_server_charm.runtimes import Protocol
 from model_server_charm.server_client import ModelServerClient, RequestRefusedError, ServerAnswer
 from model_server_charm.serverless import KSERVE_HTTP_PORT, STORAGE_MOUNT, Predictor
@@ -34,46 +33,6 @@ SERVE = "/usr/local/bin/amdinfer-serve"
 REPOSITORY = STORAGE_MOUNT
 # The rock's default place for VART's DPU overlays (xclbin files).
 VART_FIRMWARE = "/opt/xilinx/overlaybins"
-
-
-@dataclass(frozen=True)
-class AmdinferOptions(OptionGroup):
-    """The AMD Inference Server's models, its per-request log and the DPU firmware."""
-
-    name = "amdinfer"
-
-    models: str = ""
-    log_requests: bool = False
-    vart_firmware: str = ""
-
-    def problems(self, config: CharmConfig) -> list[str]:
-        """Every problem with these options (all of them, none when valid)."""
-        problems: list[str] = []
-        try:
-            entries = amdinfer_models.parse_models(self.models)
-        except ModelsError as error:
-            return error.problems
-        if config.server.deployment_mode == "serverless":
-            problems += [
-                f"models: {entry.name!r} is a worker model: serverless mode loads models"
-                " from storage only (give it a uri, platform, inputs and outputs)"
-                for entry in entries
-                if entry.is_worker
-            ]
-        if self.vart_firmware and not (
-            self.vart_firmware.startswith("/")
-            and amdinfer_models.MODEL_URI.fullmatch(self.vart_firmware)
-        ):
-            problems.append(
-                f"vart-firmware={quote(self.vart_firmware)}: an absolute path in the server's"
-                " container (a directory of DPU overlays, or one .xclbin)"
-            )
-        return problems
-
-    @property
-    def entries(self) -> tuple[ModelEntry, ...]:
-        """The models (valid: the configuration was validated when it was loaded)."""
-        return amdinfer_models.parse_models(self.models)
 
 
 class Amdinfer(ServerFamily):
@@ -114,25 +73,25 @@ class Amdinfer(ServerFamily):
         document: Mapping[str, Any],
         model: str,
     ) -> ServerAnswer:
-        """A v2 request, sent only once it cannot crash the server (`amdinfer_requests`)."""
+        """A v2 request, sent only once it cannot crash the server (`api`)."""
         entries = config.group(AmdinferOptions).entries
-        return amdinfer_requests.infer(client, entries, document, model)
+        return api.infer(client, entries, document, model)
 
     def smoke(self, client: ModelServerClient, config: CharmConfig) -> Smoke:
         """The echo model through the cplusplus worker: 3 in, 4 out."""
-        answer = amdinfer_requests.echo(client)
-        return Smoke(answer, "v2", amdinfer_requests.ECHO_EXPECTED, "exact", "documented")
+        answer = api.echo(client)
+        return Smoke(answer, "v2", api.ECHO_EXPECTED, "exact", "documented")
 
     def extra_actions(self) -> Mapping[str, ActionHandler]:
         """load-model, unload-model (repository entries) and list-models."""
         return {
-            "load-model": lambda client, _, params: amdinfer_requests.repository_action(
+            "load-model": lambda client, _, params: api.repository_action(
                 client, _model_name(params), "load"
             ),
-            "unload-model": lambda client, _, params: amdinfer_requests.repository_action(
+            "unload-model": lambda client, _, params: api.repository_action(
                 client, _model_name(params), "unload"
             ),
-            "list-models": lambda client, _, __: amdinfer_requests.list_models(client),
+            "list-models": lambda client, _, __: api.list_models(client),
         }
 
     def converge_models(
@@ -161,6 +120,6 @@ class Amdinfer(ServerFamily):
 
 def _model_name(params: Mapping[str, Any]) -> str:
     name = str(params.get("name", ""))
-    if not amdinfer_models.MODEL_NAME.fullmatch(name):
+    if not MODEL_NAME.fullmatch(name):
         raise RequestRefusedError(f"name={quote(name)}: a model of the repository (list-models)")
     return name
