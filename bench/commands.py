@@ -21,6 +21,7 @@ from typing import Any
 from bench.kserve_manifests import local_args
 from bench.servers import Command, Endpoint, rock_paths_on_host, to_host
 from model_server_charm.families import family_for
+from model_server_charm.families.kserve_python.options import KServeModelOptions
 from model_server_charm.runtimes import RUNTIMES, Example, Runtime
 from scripts.kserve_rocks import KServeRuntime, load_kserve_rocks
 from scripts.render_charms import juju_defaults
@@ -82,8 +83,9 @@ class Comparison:
 
     @property
     def charm_workers(self) -> int:
-        """The worker processes of the charm's default command."""
-        return int(self.charm_values["workers"])
+        """The worker processes of the charm's default command (on this machine's CPUs)."""
+        config = family_for(self.runtime).config_from({**self.charm_values, "model_uri": self.example.model_uri})
+        return config.group(KServeModelOptions).worker_count(config)
 
     def upstream_command(self, endpoint: Endpoint) -> Command:
         """`python -m <server>` with the runtime's args, as the server image runs them."""

@@ -25,6 +25,11 @@ class FakeModelServer:
 
     port: int = 0
     ready: bool = True
+    # False: the server runs with an empty model repository (its model directory held no
+    # model file): alive, and the model's readiness and metadata answer 404, as upstream's.
+    has_model: bool = True
+    # What /v2/health/live answers: 200, or 503 for a server that is not alive.
+    live: bool = True
     status: int = 200
     answer: Any = field(default_factory=lambda: {"predictions": [1, 1]})
     # What GET /v2/models/<name> (model metadata) answers.
@@ -51,7 +56,12 @@ def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
-            if self.path.endswith("/ready"):
+            if self.path == "/v2/health/live":
+                self._reply(200 if fake.live else 503, {"live": fake.live})
+            elif not fake.has_model and self.path.startswith("/v2/models/"):
+                name = self.path.split("/")[3]
+                self._reply(404, {"error": f"Model with name {name} does not exist."})
+            elif self.path.endswith("/ready"):
                 self._reply(200 if fake.ready else 503, {"ready": fake.ready})
             elif self.path.startswith("/v2/models/") and self.path.count("/") == 3:
                 self._reply(200 if fake.ready else 503, fake.metadata)

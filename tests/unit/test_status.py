@@ -54,6 +54,38 @@ def test_loading_model_is_waiting(
     assert out.unit_status == testing.WaitingStatus(f"loading model model from {MODEL_URI}")
 
 
+def test_a_server_running_without_the_model_is_blocked_naming_the_files_it_loads(
+    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+):
+    """Upstream's servers start with an empty repository when the directory has no model file."""
+    fake.has_model = False
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "http-port": fake.port},
+        containers={running_container(charm, fake.port)},
+    )
+    out = ctx.run(ctx.on.update_status(), state)
+    formats = ", ".join(charm.charm_type.runtime.model_formats)
+    assert out.unit_status == testing.BlockedStatus(
+        f"{MODEL_URI} holds no model file the server loads ({formats}): it runs without model"
+        " model; check model-uri and the files there"
+    )
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_only_a_live_server_answering_404_runs_without_the_model(
+    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer, live: bool
+):
+    """404 alone is not enough: the server must also answer that it is alive."""
+    fake.has_model = False
+    fake.live = live
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "http-port": fake.port},
+        containers={running_container(charm, fake.port)},
+    )
+    out = ctx.run(ctx.on.update_status(), state)
+    assert (out.unit_status.name == "blocked") == live
+
+
 REASON = "RuntimeError: More than one model file is detected"
 
 

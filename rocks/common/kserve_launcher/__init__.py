@@ -2,7 +2,7 @@
 
 Usage, as the rocks' services and the charms run it::
 
-    python3 -m kserve_launcher [--workers-load-model] <server-module> [server arguments...]
+    python3 -m kserve_launcher <server-module> [server arguments...]
 
 for example ``python3 -m kserve_launcher sklearnserver --model_dir=/mnt/models --workers=2``.
 The server module runs as ``__main__`` (as ``python -m <server-module>`` would
@@ -27,7 +27,7 @@ starts, watches and ends the server processes. What the launcher adds:
   its descendants (``metrics.ProcessTreeCollector``).
 * **Workers that start slowly are not killed** (``kserve_launcher.worker_start``):
   a start-up grace before kserve's 5-second liveness ping applies.
-* **Workers that load their own model** (``--workers-load-model``): for the
+* **Workers that load their own model** (``KSERVE_LAUNCHER_WORKERS_LOAD_MODEL=true``): for the
   servers whose model cannot be handed to a spawned worker (lgbserver forces
   one worker, pmmlserver refuses more than one, Paddle's predictor cannot be
   pickled), the launcher starts ``--workers`` whole single-process servers
@@ -74,22 +74,16 @@ from kserve_launcher.supervisor import Supervisor
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 DEFAULT_METRICS_DIR = "/tmp/kserve-metrics"
 ERROR_FILE_ENV = "KSERVE_LAUNCHER_ERROR_FILE"
-WORKERS_LOAD_MODEL = "--workers-load-model"
+WORKERS_LOAD_MODEL_ENV = "KSERVE_LAUNCHER_WORKERS_LOAD_MODEL"
 SERVER_ENTRY = "kserve_launcher.server"
 # kserve's own: HTTP on every address, no flag changes it.
 HTTP_HOST = "0.0.0.0"
 
-USAGE = (
-    "usage: python3 -m kserve_launcher [--workers-load-model] <server-module>"
-    " [server arguments...]"
-)
+USAGE = "usage: python3 -m kserve_launcher <server-module> [server arguments...]"
 
 
 def launch(argv: list[str]) -> None:
     """Run the server `argv` names until it ends; exit as it did."""
-    workers_load_model = bool(argv) and argv[0] == WORKERS_LOAD_MODEL
-    if workers_load_model:
-        argv = argv[1:]
     if not argv or argv[0].startswith("-"):
         sys.exit(USAGE)
     module, *arguments = argv
@@ -99,6 +93,7 @@ def launch(argv: list[str]) -> None:
         stale.unlink()
     os.environ[ROOT_PID_ENV] = str(os.getpid())
     server = [sys.executable, "-m", SERVER_ENTRY, module, *arguments]
+    workers_load_model = os.environ.get(WORKERS_LOAD_MODEL_ENV, "").lower() == "true"
     flags = _worker_flags(arguments) if workers_load_model else None
     if flags is None:
         supervisor = Supervisor(module, [server])

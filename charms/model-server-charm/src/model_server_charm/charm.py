@@ -257,6 +257,8 @@ class ModelServerCharm(ops.CharmBase):
             current = service.current
             state = current.value if isinstance(current, ops.pebble.ServiceStatus) else current
             return ops.WaitingStatus(f"server is {state}; see juju debug-log")
+        if missing := self.family.missing_model(config):
+            return ops.BlockedStatus(missing)
         return ops.WaitingStatus(self.family.loading_message(config))
 
     def _serving_message(self, config: CharmConfig) -> str:
