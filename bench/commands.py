@@ -84,7 +84,8 @@ class Comparison:
     @property
     def charm_workers(self) -> int:
         """The worker processes of the charm's default command (on this machine's CPUs)."""
-        config = family_for(self.runtime).config_from({**self.charm_values, "model_uri": self.example.model_uri})
+        values = {**self.charm_values, "model_uri": self.example.model_uri}
+        config = family_for(self.runtime).config_from(values)
         return config.group(KServeModelOptions).worker_count(config)
 
     def upstream_command(self, endpoint: Endpoint) -> Command:

@@ -37,6 +37,19 @@ class FakeModelServer:
     requests: list[tuple[str, Any]] = field(default_factory=list[tuple[str, Any]])
 
 
+def _get_answer(fake: FakeModelServer, path: str) -> tuple[int, Any]:
+    """What the fake answers to GET `path`: status and body."""
+    if path == "/v2/health/live":
+        return (200 if fake.live else 503), {"live": fake.live}
+    if not fake.has_model and path.startswith("/v2/models/"):
+        return 404, {"error": f"Model with name {path.split('/')[3]} does not exist."}
+    if path.endswith("/ready"):
+        return (200 if fake.ready else 503), {"ready": fake.ready}
+    if path.startswith("/v2/models/") and path.count("/") == 3:
+        return (200 if fake.ready else 503), fake.metadata
+    return 404, {"error": "not found"}
+
+
 def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
@@ -56,17 +69,7 @@ def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
-            if self.path == "/v2/health/live":
-                self._reply(200 if fake.live else 503, {"live": fake.live})
-            elif not fake.has_model and self.path.startswith("/v2/models/"):
-                name = self.path.split("/")[3]
-                self._reply(404, {"error": f"Model with name {name} does not exist."})
-            elif self.path.endswith("/ready"):
-                self._reply(200 if fake.ready else 503, {"ready": fake.ready})
-            elif self.path.startswith("/v2/models/") and self.path.count("/") == 3:
-                self._reply(200 if fake.ready else 503, fake.metadata)
-            else:
-                self._reply(404, {"error": "not found"})
+            self._reply(*_get_answer(fake, self.path))
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))

@@ -89,7 +89,8 @@ def test_every_problem_is_listed_at_once(ctx: testing.Context[Any], charm: ThinC
     )
     out = ctx.run(ctx.on.config_changed(), state)
     message = out.unit_status.message
-    for words in ("model-uri is not set", "workers=-1", "cpu='x'", "http-port=1", "max-replicas=0"):
+    problems = ("model-uri is not set", "workers=-1", "cpu='x'", "http-port=1", "max-replicas=0")
+    for words in problems:
         assert words in message
     assert message.count(";") == 4
 

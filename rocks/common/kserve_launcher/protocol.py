@@ -15,6 +15,7 @@ Only the standard library here: the first process never imports kserve.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 ROOT_PID_ENV = "KSERVE_LAUNCHER_ROOT_PID"
@@ -44,10 +45,8 @@ class StatusPipe:
         if self.descriptor is None:
             return
         message = " ".join(line.split())[:MAX_REASON_CHARACTERS] + "\n"
-        try:
+        with contextlib.suppress(OSError):  # the first process is gone: nobody to tell
             os.write(self.descriptor, message.encode(errors="replace"))
-        except OSError:
-            pass  # the first process is gone: nobody to tell
 
     def report_failure(self, reason: str) -> None:
         """Tell the first process why this server process fails."""

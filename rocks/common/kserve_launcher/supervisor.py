@@ -89,7 +89,7 @@ class Supervisor:
         for descriptor in (wake_read, wake_write):
             os.set_blocking(descriptor, False)
         signal.set_wakeup_fd(wake_write)
-        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGCHLD, _wake)
         for number in STOP_SIGNALS:
             signal.signal(number, self._on_stop_signal)
         self.selector.register(wake_read, selectors.EVENT_READ, None)
@@ -264,6 +264,10 @@ def _exit_status(exit_code: int | None) -> int:
     if not exit_code:
         return 1
     return 128 - exit_code if exit_code < 0 else exit_code
+
+
+def _wake(_number: int, _frame: object) -> None:
+    """Nothing: the signal's byte on the wake-up pipe is what ends the select."""
 
 
 def _collect_children() -> None:

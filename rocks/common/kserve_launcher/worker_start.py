@@ -22,7 +22,8 @@ starting worker either. ``KSERVE_LAUNCHER_WORKER_START_GRACE=0`` keeps
 upstream's rule.
 
 Either way, each worker kserve finds dead is reported on standard error
-(kserve says it at INFO level, which the quiet log configuration hides).
+(kserve says it at INFO level, which the quiet log configuration hides), and
+so is a first answer that came after kserve's own 5 s.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import time
 from typing import Any
 
 GRACE_ENV = "KSERVE_LAUNCHER_WORKER_START_GRACE"
+# kserve's own answer timeout (RESTServerProcess.is_alive's default).
+UPSTREAM_PING_TIMEOUT_S = 5.0
 DEFAULT_GRACE_S = 300.0
 # The state the launcher keeps on each of kserve's RESTServerProcess objects.
 WATCH_ATTRIBUTE = "_kserve_launcher_start"
@@ -52,11 +55,18 @@ class StartWatch:
         if self.sent_at is None:
             connection.send(b"ping")
             self.sent_at = time.monotonic()
+        waited = time.monotonic() - self.sent_at
         if connection.poll(0):
             connection.recv()
             self.answered = True
+            if waited > UPSTREAM_PING_TIMEOUT_S:
+                _say(
+                    f"kserve worker {process.pid} answered its first liveness ping after"
+                    f" {waited:.0f} s (kserve alone would have replaced it after"
+                    f" {UPSTREAM_PING_TIMEOUT_S:.0f} s)"
+                )
             return True
-        return time.monotonic() - self.sent_at < grace_s
+        return waited < grace_s
 
 
 def start_grace() -> float:
@@ -67,7 +77,7 @@ def start_grace() -> float:
     try:
         grace = float(text)
     except ValueError:
-        print(f"kserve_launcher: {GRACE_ENV}={text!r} is not a number: no grace", file=sys.stderr)
+        _say(f"{GRACE_ENV}={text!r} is not a number: kserve's own rule applies")
         return 0.0
     return grace if grace > 0 else 0.0
 
@@ -79,7 +89,7 @@ def watch_worker_starts(grace_s: float) -> None:
     process_class = multiprocess.RESTServerProcess
     upstream_is_alive = process_class.is_alive
 
-    def is_alive(self: Any, timeout: float = 5) -> bool:
+    def is_alive(self: Any, timeout: float = UPSTREAM_PING_TIMEOUT_S) -> bool:
         watch: StartWatch = self.__dict__.setdefault(WATCH_ATTRIBUTE, StartWatch())
         process = getattr(self, "_process", None)
         connection = getattr(self, "_parent_conn", None)
@@ -90,12 +100,11 @@ def watch_worker_starts(grace_s: float) -> None:
             alive = watch.alive(process, connection, grace_s)
         if not alive:
             state = "answered, then stopped answering" if watch.answered else "never answered"
-            print(
-                f"kserve_launcher: kserve worker {self.pid} {state} its liveness ping;"
-                " kserve replaces it",
-                file=sys.stderr,
-                flush=True,
-            )
+            _say(f"kserve worker {self.pid} {state} its liveness ping; kserve replaces it")
         return alive
 
     process_class.is_alive = is_alive
+
+
+def _say(message: str) -> None:
+    print(f"kserve_launcher: {message}", file=sys.stderr, flush=True)

@@ -25,7 +25,7 @@ def node_cpus() -> int:
 
 
 def default_workers(cpu_limit: str, cap: int, cpus_of_node: int) -> int:
-    """One per CPU of the pod (its `cpu_limit` rounded up when set, else the node's), at most `cap`."""
+    """One per CPU of the pod (`cpu_limit` rounded up when set, else the node's), at most `cap`."""
     limit = parse_quantity(cpu_limit) if cpu_limit else None
     cpus = math.ceil(limit) if limit is not None else cpus_of_node
     return max(1, min(cap, cpus))
