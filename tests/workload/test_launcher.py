@@ -48,10 +48,15 @@ EXIT_TIMEOUT_S = 120.0
 
 @contextmanager
 def cpu_hogs(cpu: int, count: int, bound_s: float) -> Generator[None]:
-    """`count` busy loops pinned to `cpu`, ended after the block (by `timeout` at the latest)."""
+    """`count` busy loops pinned to `cpu`, ended after the block (by `timeout` at the latest).
+
+    Each in a session of its own: with the scheduler's autogroups (one per
+    session) the server, in its own session, would otherwise get half the CPU
+    whatever the number of loops.
+    """
     loop = [sys.executable, "-c", "while True: pass"]
     bounded = ["timeout", str(int(bound_s)), "taskset", "-c", str(cpu), *loop]
-    hogs = [subprocess.Popen(bounded) for _ in range(count)]
+    hogs = [subprocess.Popen(bounded, start_new_session=True) for _ in range(count)]
     try:
         yield
     finally:
