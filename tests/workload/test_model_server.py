@@ -39,6 +39,7 @@ REQUESTS = 40
 CONCURRENT = 8
 # gRPC clients, each on its own connection: the kernel spreads connections across workers.
 GRPC_CONNECTIONS = 12
+OWN_CONNECTION = ("grpc.use_local_subchannel_pool", 1)
 NUMPY_TYPES = {"FP32": numpy.float32, "FP64": numpy.float64, "INT64": numpy.int64}
 # The actions' client: patient, as a first request may be slow on a busy machine.
 ACTION_TIMEOUT_S = 60
@@ -195,7 +196,7 @@ def _predictions_by_process(server: RunningCharmServer) -> dict[int, float]:
     counts: dict[int, float] = {}
     for path in (server.scratch / Path(METRICS_DIR).name).glob("histogram_*.db"):
         pid = int(path.stem.rsplit("_", 1)[1])
-        for family in MultiProcessCollector.merge([str(path)], accumulate=False):
+        for family in MultiProcessCollector.merge([str(path)], accumulate=True):
             for sample in family.samples:
                 if sample.name == "request_predict_seconds_count":
                     counts[pid] = counts.get(pid, 0) + sample.value
@@ -242,12 +243,16 @@ async def _grpc_answers(port: int, request: InferRequest, connections: int) -> l
     """Send `request` once on each of `connections` new connections; the answers, as REST's."""
 
     async def once() -> Any:
-        client = InferenceGRPCClient(f"127.0.0.1:{port}", timeout=ACTION_TIMEOUT_S)
+        # A subchannel of its own: else every client shares the process's one connection.
+        client = InferenceGRPCClient(
+            f"127.0.0.1:{port}", timeout=ACTION_TIMEOUT_S, channel_args=[OWN_CONNECTION]
+        )
         try:
             response = await client.infer(request)
         finally:
             await client.close()
-        return response.to_rest()
+        answer, _ = response.to_rest()
+        return answer
 
     return await asyncio.gather(*(once() for _ in range(connections)))
 
