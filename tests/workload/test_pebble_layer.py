@@ -6,9 +6,8 @@ the case's options, with only the paths that differ on this machine mapped
 (`harness.host_layer`); its checks keep the charm's timing (period 10 s,
 threshold 3). The server is the stand-in runtime (or the upstream one with
 KSERVE_PYTHON_DIR), as in test_model_server.py, run by the tox environment's
-own server venv (`server_runtime`). One worker: kserve kills a spawned worker
-that does not answer within 5 s, which a busy 2-core machine cannot always
-promise, and worker processes are not what these tests are about.
+own server venv (`server_runtime`). One worker: worker processes are not what
+these tests are about (test_model_server.py and test_launcher.py are).
 """
 
 from __future__ import annotations
