@@ -94,6 +94,8 @@ class Supervisor:
             signal.signal(number, self._on_stop_signal)
         self.selector.register(wake_read, selectors.EVENT_READ, None)
         self.servers = [self._start(index, argv) for index, argv in enumerate(self.argvs)]
+        if self.stopping:  # told to stop while they started
+            self._on_stop_signal(signal.SIGTERM, None)
         while self._running():
             timeout = None if self.kill_at is None else max(0.0, self.kill_at - time.monotonic())
             for key, _ in self.selector.select(timeout):

@@ -168,8 +168,8 @@ class KServePython(ServerFamily):
     def missing_model(self, config: CharmConfig) -> str:
         """The server answers, but not for the model: its model directory held no model file.
 
-        Upstream's sklearn, xgb, lgb, predictive and autogluon servers then
-        start with an empty model repository (for models loaded later, by
+        Upstream's sklearn, xgb, lgb and predictive servers then start with
+        an empty model repository (for models loaded later, by
         KServe's TrainedModels) and stay alive, answering the model's
         readiness 404, where a server still loading does not answer at all.
         """
