@@ -3,11 +3,11 @@
 Upstream's sklearn, xgb, lgb and predictive servers then start with an empty
 model repository (multi-model serving: KServe's TrainedModels load models
 later), stay alive and answer the model's readiness 404, writing no error; the
-others exit. (autogluonserver falls back to its repository only when
+others exit (autogluonserver falls back to its repository only when
 `--model_dir` is not a directory at all: an empty directory fails its
-predictor detection, an InferenceError, and the server exits.) The stand-ins do the same (or run upstream's own
-with KSERVE_PYTHON_DIR), and the charm must tell a server without the model
-from one still loading.
+predictor detection, an InferenceError). The stand-ins do the same (or run
+upstream's own with KSERVE_PYTHON_DIR), and the charm must tell a server
+without the model from one still loading.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from tests.workload.server_runtime import ServerRuntime
 pytestmark = pytest.mark.slow
 
 # Upstream v0.20.0's servers that serve an empty repository for an empty model directory.
-EMPTY_REPOSITORY_SERVERS = frozenset({"sklearnserver", "xgbserver", "lgbserver", "predictiveserver"})
+EMPTY_REPOSITORY_SERVERS = frozenset(
+    {"sklearnserver", "xgbserver", "lgbserver", "predictiveserver"}
+)
 SETTLE_TIMEOUT_S = 180.0
 
 
