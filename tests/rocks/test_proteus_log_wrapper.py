@@ -29,7 +29,6 @@ import pytest
 
 from bench.servers import free_port
 from tests.rocks.rockcraft_projects import ROCKS_DIR
-from tests.workload.amdinfer_server import amdinfer_server
 from tests.workload.amdinfer_run import (
     ECHO_REQUEST,
     http,
@@ -37,6 +36,7 @@ from tests.workload.amdinfer_run import (
     server_environment,
     wait_until,
 )
+from tests.workload.amdinfer_server import amdinfer_server
 
 WRAPPER = ROCKS_DIR / "proteus-server" / "bin" / "amdinfer-serve"
 TIMEOUT_S = 20.0
@@ -67,7 +67,7 @@ class WrapperRun:
 
 
 def write_shim(directory: Path, python: str) -> Path:
-    """A directory whose `amdinfer-server` runs the server under test (the stand-in on `python`)."""
+    """A directory whose `amdinfer-server` runs the server under test (stand-in: on `python`)."""
     directory.mkdir(parents=True, exist_ok=True)
     shim = directory / "amdinfer-server"
     shim.write_text(amdinfer_server().launcher(python))

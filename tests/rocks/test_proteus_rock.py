@@ -154,7 +154,9 @@ def test_fpga_and_library_environment():
 
 def test_both_amdinfer_builds_configure_alike_but_for_vitis():
     server, xmodel = (configure_flags(part) for part in AMDINFER_PARTS)
-    differing = {name for name in server.keys() | xmodel.keys() if server.get(name) != xmodel.get(name)}
+    differing = {
+        name for name in server.keys() | xmodel.keys() if server.get(name) != xmodel.get(name)
+    }
 
     assert differing == {"AMDINFER_ENABLE_VITIS", "CMAKE_PREFIX_PATH"}
     assert (server["AMDINFER_ENABLE_VITIS"], xmodel["AMDINFER_ENABLE_VITIS"]) == ("OFF", "ON")
@@ -185,7 +187,7 @@ def test_remote_sources_are_pinned():
 
 
 def test_trantor_gets_the_fix_amdinfers_own_build_applies():
-    """vcpkg's patch, read from the amdinfer tag the server part builds, checked by blob id."""
+    """Vcpkg's patch, read from the amdinfer tag the server part builds, checked by blob id."""
     script = ROCK.parts["trantor"]["override-pull"]
     clone = next(line for line in script.replace("\\\n", " ").splitlines() if "git clone" in line)
 
@@ -213,7 +215,11 @@ def test_b64_cmake_package_is_installed_where_the_build_looks():
 def test_b64_cmake_package_defines_the_target_amdinfer_links(tmp_path: Path):
     """CMake itself finds the package in a prefix laid out as the part's, over libb64-dev."""
     cmake = shutil.which("cmake")
-    if cmake is None or shutil.which("cc") is None or not Path("/usr/include/b64/encode.h").exists():
+    if (
+        cmake is None
+        or shutil.which("cc") is None
+        or not Path("/usr/include/b64/encode.h").exists()
+    ):
         pytest.skip("needs cmake, cc and libb64-dev (the amdinfer-server part's build packages)")
     package = tmp_path / "prefix" / "lib" / "cmake" / "unofficial-b64"
     package.mkdir(parents=True)

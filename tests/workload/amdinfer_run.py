@@ -60,7 +60,7 @@ def make_repository(path: Path, entries: Sequence[str] = ("echo",)) -> Path:
 
 
 def server_environment(home: Path, *, confined: bool = True) -> dict[str, str]:
-    """This process's environment with HOME set, for the server under test."""
+    """The environment of this process with HOME set, for the server under test."""
     return amdinfer_server().environment({**os.environ, "HOME": str(home)}, confined=confined)
 
 
@@ -103,8 +103,10 @@ class RunningAmdinfer:
         return [line.split("] ", 1)[1] for line in lines]
 
     def drogon_log(self) -> list[str]:
-        """drogon's lines (its log, then the renamed ones) without time and thread."""
-        paths = sorted(self.log_dir.glob("drogon*.log"), key=lambda path: path.name != "drogon.log")
+        """Drogon's lines (its log, then the renamed ones) without time and thread."""
+        paths = sorted(
+            self.log_dir.glob("drogon*.log"), key=lambda path: path.name != "drogon.log"
+        )
         return [line.split(" ", 4)[4] for path in paths for line in path.read_text().splitlines()]
 
     def get(self, path: str) -> Reply:
@@ -133,14 +135,19 @@ def wait_until(condition: Any, timeout_s: float, what: str) -> None:
 
 @contextmanager
 def running_amdinfer(
-    workdir: Path, arguments: Sequence[str] = ("--repository-monitoring",)
+    workdir: Path,
+    arguments: Sequence[str] = ("--repository-monitoring",),
+    port: int | None = None,
 ) -> Generator[RunningAmdinfer]:
-    """Start the server under test in workdir (HOME workdir/home, repository workdir/models)."""
+    """Start the server under test in workdir (HOME workdir/home, repository workdir/models).
+
+    It serves HTTP on `port` (a free one if None), on 127.0.0.1.
+    """
     home, repository = workdir / "home", workdir / "models"
     home.mkdir(parents=True, exist_ok=True)
     if not repository.exists():
         make_repository(repository)
-    port = free_port()
+    port = port or free_port()
     argv = ["--model-repository", str(repository), "--http-port", str(port), *arguments]
     process = subprocess.Popen(
         amdinfer_server().command([*argv, "--grpc-port", str(free_port())]),

@@ -46,8 +46,10 @@ def test_http_binds_the_ipv4_wildcard_only_and_grpc_the_ipv6_one(tmp_path: Path)
     )
     try:
         wait_until(
-            lambda: process.poll() is not None
-            or {HTTP_PORT, GRPC_PORT} <= {found.port for found in listeners(process.pid)},
+            lambda: (
+                process.poll() is not None
+                or {HTTP_PORT, GRPC_PORT} <= {found.port for found in listeners(process.pid)}
+            ),
             LISTEN_TIMEOUT_S,
             "both ports listened on",
         )

@@ -221,7 +221,11 @@ SECOND_ANSWER = (
             400,
             "/bad/1/model.xmodel.so: cannot open shared object file: No such file or directory",
         ),
-        ('name = "bad"\nplatform = "nope"\ninputs = []\n', 400, "inputs must be a homogenous array"),
+        (
+            'name = "bad"\nplatform = "nope"\ninputs = []\n',
+            400,
+            "inputs must be a homogenous array",
+        ),
         ('platform = "amdinfer_cpp"\n', 400, "The configuration must have a name"),
         ('name = "bad"\nplatform = "vitis_xmodel"\n' + TENSORS, 500, None),
         ("name = [unclosed\n", 500, None),

@@ -98,11 +98,18 @@ def test_port_in_use_exits_1_saying_so_in_drogons_dated_log(tmp_path: Path):
     logs = tmp_path / ".amdinfer" / "logs"
     (dated,) = (path for path in logs.iterdir() if path.name.startswith("drogon."))
     assert result.returncode == 1
-    assert (result.stderr, result.stdout.splitlines()[1]) == ("", f"HTTP server starting at port {port}")
+    assert (result.stderr, result.stdout.splitlines()[1]) == (
+        "",
+        f"HTTP server starting at port {port}",
+    )
     assert dated.name != "drogon.log"
-    assert dated.read_text().rstrip().endswith(
-        f"FATAL Address already in use (errno=98) , Bind address failed at 0.0.0.0:{port}"
-        " - Socket.cc:67"
+    assert (
+        dated.read_text()
+        .rstrip()
+        .endswith(
+            f"FATAL Address already in use (errno=98) , Bind address failed at 0.0.0.0:{port}"
+            " - Socket.cc:67"
+        )
     )
 
 

@@ -38,7 +38,7 @@ from model_server_charm.workload import Workload
 from tests.charm_plan import CharmPlan, charm_plan
 from tests.charms import PROTEUS, charm_config
 from tests.workload.amdinfer_run import ECHO_REQUEST, make_repository
-from tests.workload.amdinfer_server import amdinfer_server
+from tests.workload.amdinfer_server import amdinfer_server, listeners
 from tests.workload.harness import host_layer
 from tests.workload.pebble_daemon import PebbleDaemon, child_pids, process_uid, running_pebble
 from tests.workload.server_runtime import ServerRuntime
@@ -157,6 +157,9 @@ def proteus(
             plan, options, daemon, workload, client, repository, str(model_file)
         )
         proteus.wait_ready()
+        server = _pid_of(proteus, amdinfer_server().command_line_mark)
+        exposed = [found for found in listeners(server) if not found.is_loopback]
+        assert not exposed, f"{amdinfer_server().name} listens beyond loopback: {exposed}"
         with pytest.MonkeyPatch.context() as patch:
             # The family writes to /mnt/models in the pod; here that is `repository`.
             patch.setattr(amdinfer_family, "REPOSITORY", str(repository))

@@ -141,7 +141,7 @@ def _input_bytes(tensor: Any) -> bytes:
 
 
 def _as_string(value: Any, what: str) -> str:
-    """jsoncpp's asString: scalars as text, null empty; arrays and objects throw."""
+    """Jsoncpp's asString: scalars as text, null empty; arrays and objects throw."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, list | dict):

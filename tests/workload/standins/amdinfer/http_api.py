@@ -11,7 +11,6 @@ catches is a 500 with an empty body and an ERROR line in drogon's log.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import time

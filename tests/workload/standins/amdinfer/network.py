@@ -55,7 +55,7 @@ def hold_grpc_port(port: int) -> socket.socket | None:
 
 
 def _ipv6_loopback_available() -> bool:
-    """gRPC's test before it binds the IPv6 wildcard: can a socket bind [::1]?"""
+    """Whether a socket can bind [::1] (gRPC tests it before it binds the IPv6 wildcard)."""
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
             probe.bind(("::1", 0))

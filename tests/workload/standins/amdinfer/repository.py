@@ -33,9 +33,7 @@ SETTLE_DELAY_S = 0.1
 class Repository:
     """`<repository>/<model>` entries, loaded into `endpoints`."""
 
-    def __init__(
-        self, path: Path, endpoints: Endpoints, log: Callable[[str, str], None]
-    ) -> None:
+    def __init__(self, path: Path, endpoints: Endpoints, log: Callable[[str, str], None]) -> None:
         """`log(source, message)` writes an info line of the server's log."""
         self.path = path
         self._endpoints = endpoints
