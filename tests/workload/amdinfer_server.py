@@ -4,9 +4,8 @@ By default `amdinfer-server` is the stand-in of tests/workload/standins/amdinfer
 With AMDINFER_PREFIX set to a real build's install prefix (`bin/amdinfer-server`,
 `lib/` with its libraries, workers and `libecho.so`; rocks/proteus-server/README.md
 says how to build one), every proteus workload test runs that binary instead,
-as KSERVE_PYTHON_DIR makes the KServe tests run upstream's servers. A test that
-only makes sense on the stand-in skips on the real server, saying why
-(`standin_only`).
+as KSERVE_PYTHON_DIR makes the KServe tests run upstream's servers. Every
+proteus test holds on both (none is about the stand-in alone).
 
 Both servers listen on the wildcard addresses, as amdinfer v0.4.0 does; the
 tests confine them to loopback: the stand-in through AMDINFER_STANDIN_LOOPBACK,
@@ -22,12 +21,9 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from bench.servers import REPO_ROOT, STANDINS
 from tests.workload.standins.amdinfer.network import LOOPBACK_ENV
@@ -120,14 +116,6 @@ def amdinfer_server() -> AmdinferServer:
             f" no {', '.join(missing)}"
         )
     return AmdinferServer(root)
-
-
-def standin_only(reason: str) -> Callable[[Any], Any]:
-    """Mark a test that holds for the stand-in only; it skips on a real server with `reason`."""
-    return pytest.mark.skipif(
-        os.environ.get(AMDINFER_PREFIX_ENV, "") != "",
-        reason=f"stand-in only: {reason}",
-    )
 
 
 @functools.cache
