@@ -9,6 +9,7 @@ one holding a real ServiceAccount token; `sent` counts what it sends.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -20,6 +21,8 @@ from tests.kube_api import api_server
 from tests.kube_api.cluster_setup import ClusterSetup
 from tests.unit.k8s_helpers import NAMESPACE
 
+IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
 # The tests shared with the other side are plain modules: have pytest explain their asserts.
 pytest.register_assert_rewrite("tests.api_server_cases")
 
@@ -28,6 +31,9 @@ pytest.register_assert_rewrite("tests.api_server_cases")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterSetup]:
     """The API server, with KServe's CRDs, the model's namespace and the identities."""
     reason = api_server.missing() or kserve_crd_problem()
+    if Path(IN_CLUSTER_TOKEN).exists():
+        # lightkube prefers a pod's own service account to $KUBECONFIG.
+        reason = f"running in a pod ({IN_CLUSTER_TOKEN}): the charm's client would use its cluster"
     if reason:
         pytest.skip(reason)
     with api_server.running(tmp_path_factory.mktemp("kube-api")) as server:
