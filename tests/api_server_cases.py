@@ -22,18 +22,17 @@ from typing import Any, Protocol
 import pytest
 from lightkube import ApiError, Client
 
+from model_server_charm.families import family_for
 from model_server_charm.k8s_resources import (
     ResourceRequirements,
     StatefulSetResources,
     live_resources,
 )
 from model_server_charm.runtimes import RUNTIMES
-from model_server_charm.families import family_for
 from model_server_charm.serverless import InferenceServices, render_inference_service
 from model_server_charm.trained_models import TrainedModels, render_trained_model
 from tests.charms import charm_config
 from tests.unit.fake_api_rules import INT32_MESSAGE, LABEL_VALUE_MESSAGE, SUBDOMAIN_MESSAGE
-
 
 
 class Backend(Protocol):
@@ -128,7 +127,9 @@ def store_limit(client: Client | Any, case: StoredQuantity) -> tuple[str, bool]:
 
 
 def _subdomain(kind: str, name: str) -> str:
-    return f'{kind}.serving.kserve.io "{name}" is invalid: metadata.name: Invalid value: "{name}": '
+    return (
+        f'{kind}.serving.kserve.io "{name}" is invalid: metadata.name: Invalid value: "{name}": '
+    )
 
 
 # (application, the API server's answer to its InferenceService; None: stored)

@@ -19,7 +19,7 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +69,9 @@ def _wait(
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}: {log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"{what} exited with {process.returncode}: {log.read_text()[-3000:]}"
+            )
         try:
             if ready():
                 return
@@ -103,11 +105,17 @@ class ApiServer:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": "local", "cluster": {"server": self.url, "certificate-authority": str(self.ca)}}
+                {
+                    "name": "local",
+                    "cluster": {"server": self.url, "certificate-authority": str(self.ca)},
+                }
             ],
             "users": [{"name": name, "user": {"token": token}}],
             "contexts": [
-                {"name": name, "context": {"cluster": "local", "user": name, "namespace": namespace}}
+                {
+                    "name": name,
+                    "context": {"cluster": "local", "user": name, "namespace": namespace},
+                }
             ],
             "current-context": name,
         }
@@ -128,13 +136,13 @@ def _signing_key(path: Path) -> None:
 
 
 @contextmanager
-def running(directory: Path) -> Iterator[ApiServer]:
-    """etcd and kube-apiserver on loopback ports, stopped (both) on the way out."""
+def running(directory: Path) -> Generator[ApiServer]:
+    """Etcd and kube-apiserver on loopback ports, stopped (both) on the way out."""
     etcd_port, peer_port, api_port = _free_port(), _free_port(), _free_port()
     etcd_url = f"http://127.0.0.1:{etcd_port}"
     etcd_log = directory / "etcd.log"
     with etcd_log.open("wb") as log:
-        etcd = subprocess.Popen(  # noqa: S603 - fixed arguments, loopback only
+        etcd = subprocess.Popen(
             [
                 str(shutil.which("etcd")),
                 f"--data-dir={directory / 'etcd'}",
@@ -147,7 +155,9 @@ def running(directory: Path) -> Iterator[ApiServer]:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait("etcd", lambda: httpx.get(f"{etcd_url}/health", timeout=2).is_success, etcd, etcd_log)
+        _wait(
+            "etcd", lambda: httpx.get(f"{etcd_url}/health", timeout=2).is_success, etcd, etcd_log
+        )
         with _apiserver(directory, etcd_url, api_port) as server:
             yield server
     finally:
@@ -155,7 +165,7 @@ def running(directory: Path) -> Iterator[ApiServer]:
 
 
 @contextmanager
-def _apiserver(directory: Path, etcd_url: str, port: int) -> Iterator[ApiServer]:
+def _apiserver(directory: Path, etcd_url: str, port: int) -> Generator[ApiServer]:
     admin_token = secrets.token_hex(16)
     tokens = directory / "tokens.csv"
     tokens.write_text(f'{admin_token},admin,admin-uid,"system:masters"\n')
@@ -164,7 +174,7 @@ def _apiserver(directory: Path, etcd_url: str, port: int) -> Iterator[ApiServer]
     certs = directory / "certs"
     log_path = directory / "kube-apiserver.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed arguments, loopback only
+        process = subprocess.Popen(
             [
                 str(kube_apiserver_binary()),
                 f"--etcd-servers={etcd_url}",

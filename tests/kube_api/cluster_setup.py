@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from lightkube import ApiError, Client, KubeConfig
 from lightkube.models.authentication_v1 import TokenRequestSpec
@@ -61,7 +61,7 @@ class ClusterSetup:
         """KServe's CRDs, server-side applied, then waited for until Established."""
         names = []
         for document in kserve_crds():
-            crd = CustomResourceDefinition.from_dict(document)
+            crd = cast(CustomResourceDefinition, CustomResourceDefinition.from_dict(document))
             self.admin.apply(crd, field_manager=ADMIN_MANAGER, force=True)
             names.append(document["metadata"]["name"])
         deadline = time.monotonic() + ESTABLISHED_TIMEOUT
@@ -84,14 +84,18 @@ class ClusterSetup:
                 ClusterRoleBinding(
                     metadata=ObjectMeta(name=f"{ns}-{name}"),
                     roleRef=RoleRef(
-                        apiGroup="rbac.authorization.k8s.io", kind="ClusterRole", name="cluster-admin"
+                        apiGroup="rbac.authorization.k8s.io",
+                        kind="ClusterRole",
+                        name="cluster-admin",
                     ),
                     subjects=[subject],
                 )
             )
         elif name == "namespace-only":
             everything = PolicyRule(apiGroups=["*"], resources=["*"], verbs=["*"])
-            self.admin.create(Role(metadata=ObjectMeta(name=name, namespace=ns), rules=[everything]))
+            self.admin.create(
+                Role(metadata=ObjectMeta(name=name, namespace=ns), rules=[everything])
+            )
             self.admin.create(
                 RoleBinding(
                     metadata=ObjectMeta(name=name, namespace=ns),
@@ -103,9 +107,10 @@ class ClusterSetup:
             metadata=ObjectMeta(name=name, namespace=ns),
             spec=TokenRequestSpec(audiences=[], expirationSeconds=TOKEN_SECONDS),
         )
-        token = self.admin.create(request, name, namespace=ns)
-        assert token.status is not None
-        config = self.server.kubeconfig(name, token.status.token, ns)
+        created = self.admin.create(request, name, namespace=ns)
+        token = created.status.token if created.status else None
+        assert token, f"no token for {name}"
+        config = self.server.kubeconfig(name, token, ns)
         self.kubeconfigs[name] = str(config)
 
     # --- what Juju makes, per test ----------------------------------------------------------
@@ -115,8 +120,8 @@ class ClusterSetup:
         body = copy.deepcopy(juju_statefulset(app, self.namespace))
         for generated in ("managedFields", "uid"):
             del body["metadata"][generated]
-        created = self.admin.create(StatefulSet.from_dict(body), field_manager=JUJU_MANAGER)
-        return created.to_dict()
+        statefulset = cast(StatefulSet, StatefulSet.from_dict(body))
+        return self.admin.create(statefulset, field_manager=JUJU_MANAGER).to_dict()
 
     def node(self, name: str, allocatable: dict[str, str]) -> None:
         """A node whose status offers these resources (no kubelet: the admin writes it)."""

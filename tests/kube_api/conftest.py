@@ -76,7 +76,11 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
         client = charm_client()
         http: httpx.Client = client._client._client
         hooks = http.event_hooks
-        hooks["request"].append(lambda r: requests.append((r.method, r.url.path)))
+
+        def record(request: httpx.Request) -> None:
+            requests.append((request.method, request.url.path))
+
+        hooks["request"].append(record)
         http.event_hooks = hooks
         return client
 

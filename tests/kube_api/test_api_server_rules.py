@@ -16,13 +16,7 @@ import pytest
 
 from model_server_charm import k8s_resources, kube_api
 from model_server_charm.trained_models import TrainedModel
-# The shared tests, collected here with this side's `backend`.
-from tests.api_server_cases import (  # noqa: F401
-    test_inference_service_names_and_labels,
-    test_int32_fields,
-    test_limits_are_stored_as_the_api_server_stores_them,
-    test_trained_model_names,
-)
+from tests import api_server_cases as shared
 from tests.kube_api.cluster_setup import ClusterSetup
 
 
@@ -61,3 +55,12 @@ def backend(trusted: ClusterSetup) -> Iterator[RealBackend]:
     logger.addHandler(real.logged)
     yield real
     logger.removeHandler(real.logged)
+
+
+# The shared tests, collected here with this side's `backend`.
+test_limits_are_stored_as_the_api_server_stores_them = (
+    shared.test_limits_are_stored_as_the_api_server_stores_them
+)
+test_inference_service_names_and_labels = shared.test_inference_service_names_and_labels
+test_int32_fields = shared.test_int32_fields
+test_trained_model_names = shared.test_trained_model_names

@@ -92,7 +92,9 @@ def store_resources(statefulset: dict[str, Any]) -> list[str]:
             for resource, text in values.items():
                 values[resource] = fake_quantity.stored(text)
                 if resource in BYTE_RESOURCES and fake_quantity.warns_of_fractional_bytes(text):
-                    path = f"spec.template.spec.containers[{index}].resources.{section}[{resource}]"
+                    path = (
+                        f"spec.template.spec.containers[{index}].resources.{section}[{resource}]"
+                    )
                     warnings.append(
                         f'{path}: fractional byte value "{values[resource]}" is invalid,'
                         " must be an integer"

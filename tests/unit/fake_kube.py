@@ -423,7 +423,11 @@ def _merge_resources(
     for section, key in now:
         value = wanted[section][key]
         current = resources.get(section, {}).get(key)
-        if (section, key) in owned_by_others and current != fake_quantity.stored(value) and not force:
+        if (
+            (section, key) in owned_by_others
+            and current != fake_quantity.stored(value)
+            and not force
+        ):
             raise api_error(409, f"conflict with {JUJU_MANAGER} on {section}.{key}")
         resources.setdefault(section, {})[key] = value
     for section in [s for s, values in resources.items() if not values]:

@@ -34,8 +34,10 @@ _QUANTITY = re.compile(
     r"(?P<sign>[+-]?)(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?"
     r"(?:(?P<binary>[KMGTPE]i)|(?P<decimal>[numkMGTPE])|[eE](?P<exponent>[+-]?[0-9]+))?"
 )
-_DECIMAL_POWERS = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12}
-_DECIMAL_POWERS |= {"P": 15, "E": 18}
+_DECIMAL_POWERS = {
+    **{"n": -9, "u": -6, "m": -3, "": 0},
+    **{"k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18},
+}
 _DECIMAL_SUFFIXES = {power: suffix for suffix, power in _DECIMAL_POWERS.items()}
 _BINARY_SUFFIXES = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
 _CONTEXT = decimal.Context(prec=200, rounding=decimal.ROUND_UP)

@@ -9,13 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-# The shared tests, collected here with this side's `backend`.
-from tests.api_server_cases import (  # noqa: F401
-    test_inference_service_names_and_labels,
-    test_int32_fields,
-    test_limits_are_stored_as_the_api_server_stores_them,
-    test_trained_model_names,
-)
+from tests import api_server_cases as shared
 from tests.unit.fake_kube import FakeKube
 from tests.unit.k8s_helpers import require_kserve_crds
 
@@ -40,3 +34,12 @@ class FakeBackend:
 def backend(kube: FakeKube) -> FakeBackend:
     require_kserve_crds()
     return FakeBackend(kube)
+
+
+# The shared tests, collected here with this side's `backend`.
+test_limits_are_stored_as_the_api_server_stores_them = (
+    shared.test_limits_are_stored_as_the_api_server_stores_them
+)
+test_inference_service_names_and_labels = shared.test_inference_service_names_and_labels
+test_int32_fields = shared.test_int32_fields
+test_trained_model_names = shared.test_trained_model_names

@@ -54,7 +54,7 @@ def statefulset_with(headers: dict[str, str]) -> Answer:
     [
         (
             WARNING,
-            'spec.template.spec.containers[1].resources.limits[memory]: fractional byte value'
+            "spec.template.spec.containers[1].resources.limits[memory]: fractional byte value"
             ' "500m" is invalid, must be an integer',
         ),
         ("not RFC 7234's form", "not RFC 7234's form"),

@@ -170,7 +170,9 @@ def test_option_values_are_checked_against_their_grammar(
 def test_what_the_api_server_would_change_is_refused(case: StoredQuantity):
     """Every value the real API server stores otherwise than sent, or warns about."""
     with pytest.raises(ConfigError) as refused:
-        charm_config(REPRESENTATIVE.charm_type.runtime, model_uri=MODEL_URI, **{case.resource: case.sent})
+        charm_config(
+            REPRESENTATIVE.charm_type.runtime, model_uri=MODEL_URI, **{case.resource: case.sent}
+        )
     [problem] = refused.value.problems
     assert problem.startswith(f"{case.resource}={case.sent!r}: ")
 

@@ -143,7 +143,9 @@ class Deployment(Cluster):
         local_model_ready: Callable[[], bool],
     ) -> bool:
         if problems := name_problems(self.app):
-            raise self._blocked(f"cannot name the application's KServe objects: {'; '.join(problems)}")
+            raise self._blocked(
+                f"cannot name the application's KServe objects: {'; '.join(problems)}"
+            )
         services = self.inference_services
         if not services.kserve_installed():
             raise self._blocked(KSERVE_MISSING)
