@@ -21,7 +21,7 @@
 # Checksums: every module, k8s.io/kubernetes included, is verified against the
 # Go checksum database (sum.golang.org), which the go command reaches through
 # the module proxy (GOPROXY/sumdb/sum.golang.org) when the database itself is
-# not reachable. Where neither is, run it with GOSUMDB=off (or GONOSUMDB=*) to
+# not reachable. Where neither is, run it with GOSUMDB=off to
 # build from the module proxy's copies unverified, knowingly.
 set -euo pipefail
 

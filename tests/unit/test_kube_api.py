@@ -110,7 +110,7 @@ def test_without_the_hook_lightkube_raises_key_error():
         client(ODD_ANSWERS[0][0]).get(StatefulSet, "app", namespace=NAMESPACE)
 
 
-def test_a_hook_meets_an_answer_without_content_type_as_a_status(
+def test_an_answer_without_content_type_is_a_waiting_status(
     monkeypatch: pytest.MonkeyPatch,
 ):
     answer = ODD_ANSWERS[0][0]
