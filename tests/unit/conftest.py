@@ -17,6 +17,9 @@ from tests.unit.examples import CHARM_EXAMPLES, MODEL_URI, CharmExample
 from tests.unit.fake_kube import FakeKube
 from tests.unit.fake_server import FakeModelServer, serve_fake
 
+# The tests shared with the other side are plain modules: have pytest explain their asserts.
+pytest.register_assert_rewrite("tests.api_server_cases")
+
 
 @pytest.fixture(params=KSERVE_CHARMS, ids=[charm.name for charm in KSERVE_CHARMS])
 def charm(request: pytest.FixtureRequest) -> ThinCharm:
