@@ -167,10 +167,10 @@ def test_hostile_models_fail_every_action_before_anything_is_sent(
     assert amdinfer.requests == []
 
 
-def _status(ctx: testing.Context[Any], **options: Any) -> testing.StatusBase:
-    """The status of config-changed with these options (no server: none is asked)."""
+def _configured(ctx: testing.Context[Any], **options: Any) -> testing.State:
+    """The state after config-changed with these options (no server: none is asked)."""
     state = testing.State(leader=True, config=options, containers={container()})
-    return ctx.run(ctx.on.config_changed(), state).unit_status
+    return ctx.run(ctx.on.config_changed(), state)
 
 
 DATATYPES = (
@@ -182,7 +182,7 @@ DATATYPES = (
 def test_datatypes_the_real_server_refuses_are_refused(ctx: testing.Context[Any], datatype: Any):
     models = json.dumps([repository_model("/srv/m.so", datatype=datatype)])
     shown = repr(str(datatype))
-    assert _status(ctx, models=models) == testing.BlockedStatus(
+    assert _configured(ctx, models=models).unit_status == testing.BlockedStatus(
         f"invalid config: models[0]: inputs[0].datatype={shown}: one of {DATATYPES};"
         f" models[0]: outputs[0].datatype={shown}: one of {DATATYPES}"
     )
@@ -196,7 +196,8 @@ def test_model_names_must_be_rfc_1123_labels_in_every_mode(
     ctx: testing.Context[Any], mode: str, name: str
 ):
     models = json.dumps([repository_model("gs://bucket/m.so", name=name)])
-    assert _status(ctx, models=models, **{"deployment-mode": mode}) == testing.BlockedStatus(
+    out = _configured(ctx, models=models, **{"deployment-mode": mode})
+    assert out.unit_status == testing.BlockedStatus(
         f"invalid config: models[0]: name={name!r}: {MODEL_NAME_RULE}"
     )
 
@@ -214,7 +215,7 @@ def test_model_names_must_be_rfc_1123_labels_in_every_mode(
 def test_credentials_in_a_models_uri_are_refused_as_in_model_uri_and_never_shown(
     ctx: testing.Context[Any], caplog: pytest.LogCaptureFixture, uri: str
 ):
-    status = _status(ctx, models=json.dumps([repository_model(uri)]))
+    status = _configured(ctx, models=json.dumps([repository_model(uri)])).unit_status
     shown = validation.without_credentials(uri)
     assert status == testing.BlockedStatus(
         f"invalid config: models[0]: uri={shown!r}: {validation.CREDENTIALS_PROBLEM}"
@@ -250,6 +251,6 @@ def test_invalid_models_still_list_every_other_amdinfer_problem(
     ctx: testing.Context[Any], models: str, problem: str
 ):
     options = {"models": models, "vart-firmware": "overlays", "download-limit-mib": 0}
-    assert _status(ctx, **options) == testing.BlockedStatus(
+    assert _configured(ctx, **options).unit_status == testing.BlockedStatus(
         f"invalid config: {problem}; {OTHER_PROBLEMS}"
     )

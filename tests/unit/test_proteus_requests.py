@@ -10,6 +10,7 @@ action or blocks the hook, and an empty one points to the server's log.
 from __future__ import annotations
 
 import json
+import math
 import urllib.error
 import urllib.request
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import pytest
 from ops import testing
 
+from model_server_charm.families.amdinfer import api
+from model_server_charm.server_client import ModelServerClient, RequestRefusedError
 from tests.charms import PROTEUS, ThinCharm
 from tests.unit.fake_amdinfer import FakeAmdinfer
 from tests.unit.proteus_states import ECHO_PAYLOAD, repository_model, state
@@ -154,3 +157,12 @@ def test_the_fake_crashes_where_the_real_server_does(
     with pytest.raises((urllib.error.URLError, ConnectionError)):
         urllib.request.urlopen(request, timeout=5)
     assert [path for path, _ in amdinfer.crashes] == ["/v2/models/echo/infer"]
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_what_is_not_strict_json_is_never_posted(amdinfer: FakeAmdinfer, number: float):
+    """The last guard, behind the bounded parsers: the body is strict JSON or nothing is sent."""
+    client = ModelServerClient(amdinfer.base_url)
+    with pytest.raises(RequestRefusedError, match="not valid JSON: Out of range float values"):
+        api.post(client, "/v2/models/echo/infer", {"inputs": [number]})
+    assert amdinfer.requests == []
