@@ -189,3 +189,52 @@ def test_a_repository_that_does_not_exist_yet_holds_no_directories(
         )
     )
     assert amdinfer.loaded == {"cplusplus"}
+
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("size", "status", "message"),
+    [
+        (MIB, "active", "models adder ready on :{port} (v2)"),
+        (
+            MIB + 1,
+            "blocked",
+            "model adder: cannot fetch '/srv/m.so': the file is over the 1 MiB limit: raise"
+            " download-limit-mib; fix the models option",
+        ),
+        (
+            None,
+            "waiting",
+            "cannot read /srv/m.so: Pebble: not-found - stat /srv/m.so: no such file or"
+            " directory; retrying on the next hook",
+        ),
+    ],
+    ids=["1MiB", "1MiB-plus-1", "missing"],
+)
+def test_a_model_file_of_the_server_container_is_held_to_the_same_limit(
+    ctx: testing.Context[Any],
+    amdinfer: FakeAmdinfer,
+    repository: testing.Mount,
+    tmp_path: Path,
+    size: int | None,
+    status: str,
+    message: str,
+):
+    (tmp_path / "srv").mkdir()
+    if size is not None:
+        (tmp_path / "srv" / "m.so").write_bytes(b"x" * size)
+    srv = testing.Mount(location="/srv", source=tmp_path / "srv")
+    server = testing.Container(
+        "server", can_connect=True, mounts={"models": repository, "srv": srv}
+    )
+    options = {"models": json.dumps([repository_model("/srv/m.so")]), "download-limit-mib": 1}
+    config = {"http-port": amdinfer.port, **options}
+    out = ctx.run(ctx.on.config_changed(), testing.State(config=config, containers={server}))
+    assert (out.unit_status.name, out.unit_status.message) == (
+        status,
+        message.format(port=amdinfer.port),
+    )
+    written = (Path(repository.source) / "adder" / "1" / "m.so").exists()
+    assert written == (status == "active")
