@@ -24,6 +24,12 @@ RETRY = "retrying on the next hook"
 START_LOG_LINES = 3
 
 
+def _text(file: BinaryIO, limit: int) -> str:
+    """At most `limit` bytes of a pulled file as text (bytes that are not UTF-8 as U+FFFD)."""
+    with file:
+        return file.read(limit).decode(errors="replace")
+
+
 def start_failure(error: ops.pebble.ChangeError) -> str:
     """Why a service did not start, from Pebble's change: its error and its last log lines.
 
@@ -158,7 +164,8 @@ class Workload:
         if self.failure_file is None:
             return ""
         try:
-            reason = self.container.pull(self.failure_file).read(limit + 1).strip()
+            pulled = self.container.pull(self.failure_file, encoding=None)
+            reason = _text(pulled, limit + 1).strip()
         except ops.pebble.PathError as error:
             if error.kind != "not-found":
                 self._pebble_fault("cannot read why the server stopped", error)
@@ -173,9 +180,12 @@ class Workload:
     # --- the server's own files (a model repository) ----------------------------------
 
     def read_text(self, path: str, limit: int) -> str | None:
-        """At most `limit` characters of a file (None: no such file, or Pebble failed)."""
+        """At most `limit` bytes of a file, as text (None: no such file, or Pebble failed).
+
+        Bytes that are not UTF-8 are read as U+FFFD: the file is someone else's.
+        """
         try:
-            return self.container.pull(path).read(limit)
+            return _text(self.container.pull(path, encoding=None), limit)
         except ops.pebble.PathError as error:
             if error.kind != "not-found":
                 self._pebble_fault(f"cannot read {path}", error)
@@ -212,6 +222,11 @@ class Workload:
         try:
             entries = self.container.list_files(path)
         except ops.pebble.PathError:
+            return []
+        except ops.pebble.APIError as error:
+            # Pebble answers a path that does not exist with a 404, not a PathError.
+            if error.code != 404:
+                self._pebble_fault(f"cannot list {path}", error)
             return []
         except ops.pebble.Error as error:
             self._pebble_fault(f"cannot list {path}", error)
