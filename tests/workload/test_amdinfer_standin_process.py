@@ -175,6 +175,7 @@ def test_a_directory_moved_in_is_not_loaded_and_ends_following_new_ones(tmp_path
 def test_an_invalid_config_appearing_kills_the_watching_server(tmp_path: Path):
     with running_amdinfer(tmp_path) as server:
         (server.repository / "bad").mkdir()
+        time.sleep(SETTLE_S)  # a config written with its new directory at once may be missed
         (server.repository / "bad" / "config.toml").write_text("name = [unclosed\n")
         status = server.wait_exit()
 
