@@ -7,9 +7,14 @@ unloads the endpoint named after the directory. Measured on the real server:
 a directory moved into the repository with its configuration already inside
 is not loaded (no file was added), and from then on directories created in
 the repository are not followed any more (configurations added or removed in
-the directories it already followed still are). Entries created within a
-fraction of a second of one another are missed too (efsw adds each new
-directory's watch late): the stand-in does not reproduce that race. It polls,
+the directories it already followed still are). A configuration written
+within moments of its new directory is missed too (efsw adds the new
+directory's watch late; so are entries written in quick succession): the
+stand-in does not reproduce that race. Errors
+that are not amdinfer's own abort the server: at start, an invalid TOML file
+or a worker that cannot be created (an `xmodel` entry on a build without
+Vitis); while watching, an invalid TOML file (a worker that cannot be created
+is then silently skipped). The stand-in polls,
 every POLL_INTERVAL_S, and tells a directory moved in from one created in place
 by its configuration being older than the directory's last change.
 """
