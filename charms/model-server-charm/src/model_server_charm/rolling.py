@@ -202,12 +202,11 @@ class RollingRestart(ops.Object):
     ) -> ops.StatusBase:
         units = [self.model.unit, *relation.units]
         pending = sum(1 for unit in units if manager.is_waiting(unit.name))
-        position = len(units) - pending + 1
+        left = f"{pending} of {len(units)} units still to restart"
         restarting = next((unit for unit in relation.units if unit.name == holder), None)
         if restarting is None:
             return ops.WaitingStatus(
-                f"waiting to restart: {pending} of {len(units)} units to restart;"
-                " serving the previous configuration meanwhile"
+                f"waiting to restart: {left}; serving the previous configuration meanwhile"
             )
         reason = relation.data[restarting].get(FAILURE_KEY, "")
         if reason:
@@ -217,6 +216,6 @@ class RollingRestart(ops.Object):
                 " this unit keeps serving the previous configuration"
             )
         return ops.WaitingStatus(
-            f"waiting to restart: {holder} restarting (unit {position} of {len(units)});"
+            f"waiting to restart: {holder} restarting, {left};"
             " serving the previous configuration meanwhile"
         )
