@@ -63,18 +63,22 @@ class Application:
 
     @classmethod
     def of(
-        cls, charm_type: type[CharmBase], state_of: Callable[[int], testing.State], units: int
+        cls,
+        charm_type: type[CharmBase],
+        state_of: Callable[[int], testing.State],
+        units: int,
+        peers: bool = True,
     ) -> Application:
-        """`units` units (leader: 0), each in `state_of(unit)` plus the peer relation."""
+        """`units` units (leader: 0), each in `state_of(unit)` plus the peer relation.
+
+        Without `peers` the units share nothing: each acts as a unit alone.
+        """
         ids = list(range(units))
-        states = {
-            unit: dataclasses.replace(
-                state_of(unit),
-                leader=unit == 0,
-                relations={*state_of(unit).relations, peer_relation(unit, ids)},
-            )
-            for unit in ids
-        }
+        states: dict[int, testing.State] = {}
+        for unit in ids:
+            state = state_of(unit)
+            relations = {*state.relations, peer_relation(unit, ids)} if peers else state.relations
+            states[unit] = dataclasses.replace(state, leader=unit == 0, relations=relations)
         return cls(charm_type, states)
 
     # --- running hooks ---------------------------------------------------------------
@@ -132,6 +136,8 @@ class Application:
     # --- sharing ---------------------------------------------------------------------
 
     def _share(self, writer: int, before: testing.State, after: testing.State) -> None:
+        if not any(relation.id == PEER_ID for relation in after.relations):
+            return
         old = before.get_relation(PEER_ID)
         new = after.get_relation(PEER_ID)
         unit_changed = dict(old.local_unit_data) != dict(new.local_unit_data)
