@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,9 +169,8 @@ class Application:
         self.states[unit] = dataclasses.replace(state, relations={*others, relation})
 
 
-
 @contextmanager
-def _worker_dispatches(granted_itself: list[str]) -> Iterator[None]:
+def _worker_dispatches(granted_itself: list[str]) -> Generator[None]:
     """Record the leader granting itself the lock instead of starting the library's worker."""
 
     def start(worker: PeerRollingOpsAsyncWorker) -> None:

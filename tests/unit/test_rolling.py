@@ -7,6 +7,7 @@ The units run under Scenario and share their peer relation as Juju does
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def _model_dir(app: Application, unit: int) -> str:
 def _change_everywhere(app: Application, **options: Any) -> None:
     for unit in list(app.states):
         config = {**app.states[unit].config, **options}
-        app.states[unit] = testing.State(**{**app.states[unit].__dict__, "config": config})
+        app.states[unit] = dataclasses.replace(app.states[unit], config=config)
         app.run(unit, lambda ctx: ctx.on.config_changed())
 
 
@@ -131,9 +132,7 @@ def test_a_unit_that_does_not_come_back_stops_the_roll_out_naming_it(
         )
 
 
-def test_a_unit_leaving_mid_roll_hands_the_lock_to_the_next(
-    fake: FakeModelServer, tmp_path: Path
-):
+def test_a_unit_leaving_mid_roll_hands_the_lock_to_the_next(fake: FakeModelServer, tmp_path: Path):
     app = _app(fake, tmp_path)
     _change_everywhere(app, **{"model-uri": NEW_URI})
     app.settle(until=lambda: app.granted() == unit_name(1))

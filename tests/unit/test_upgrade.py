@@ -27,7 +27,11 @@ SERVICE = REPRESENTATIVE.charm_type.runtime.service_name
 OLD_LAYER = pebble.Layer(
     {
         "services": {
-            "kserve-server": {"override": "replace", "command": "python3 -m old", "startup": "enabled"}
+            "kserve-server": {
+                "override": "replace",
+                "command": "python3 -m old",
+                "startup": "enabled",
+            }
         },
         "checks": {
             "model-ready": {"override": "replace", "level": "ready", "http": {"url": "http://x/"}},

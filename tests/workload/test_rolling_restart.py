@@ -14,10 +14,11 @@ Both counts are printed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +95,7 @@ class ServiceClient:
 
 
 @contextmanager
-def requests_meanwhile(units: list[Unit]) -> Iterator[ServiceClient]:
+def requests_meanwhile(units: list[Unit]) -> Generator[ServiceClient]:
     client = ServiceClient(units)
     thread = threading.Thread(target=client.run, daemon=True)
     thread.start()
@@ -122,8 +123,9 @@ def _change_model(
     with ExitStack() as stack:
         units, clients = [], {}
         for unit in range(UNITS):
+            pebble_dir = tmp_path / f"pebble-{unit}"
             daemon = stack.enter_context(
-                running_pebble(pebble_bin, tmp_path / f"pebble-{unit}", server_runtime.environment())
+                running_pebble(pebble_bin, pebble_dir, server_runtime.environment())
             )
             scratch = server_runtime.directory(f"unit-{unit}")
             keep_user = server_runtime.user is not None
@@ -139,7 +141,7 @@ def _change_model(
         with requests_meanwhile(units) as client:
             for unit, state_now in list(app.states.items()):
                 config = {**state_now.config, "model-uri": str(models[1])}
-                app.states[unit] = testing.State(**{**state_now.__dict__, "config": config})
+                app.states[unit] = dataclasses.replace(state_now, config=config)
                 app.run(unit, lambda ctx: ctx.on.config_changed())
             app.settle()
             _wait_serving(units)

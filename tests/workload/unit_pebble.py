@@ -13,12 +13,13 @@ it asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import yaml
 from ops import pebble
 from scenario import mocking
 
@@ -41,43 +42,43 @@ class MappedPebble(pebble.Client):
         self, label: str, layer: str | pebble.LayerDict | pebble.Layer, *, combine: bool = False
     ) -> None:
         """Add the charm's layer with its rock paths mapped here."""
-        original = pebble.Layer(layer) if not isinstance(layer, pebble.Layer) else layer
+        original = layer if isinstance(layer, pebble.Layer) else pebble.Layer(layer)
         mapped = host_layer(original, self._scratch, self._keep_user)
+        written = original.to_dict().get("services", {})
         for name, service in mapped.get("services", {}).items():
-            written = original.to_dict()["services"][name]
-            self._originals[name] = (dict(service), dict(written))
+            self._originals[name] = (dict(service), dict(written[name]))
         super().add_layer(label, mapped, combine=combine)
 
     def get_plan(self) -> pebble.Plan:
         """The plan, each service the charm added shown as the charm wrote it."""
-        plan = super().get_plan().to_dict()
-        services = plan.get("services", {})
+        plan: dict[str, Any] = dict(super().get_plan().to_dict())
+        services: dict[str, Any] = plan.get("services", {})
         for name, (planned, written) in self._originals.items():
-            if name in services and pebble.Service(name, services[name]) == pebble.Service(
-                name, planned
-            ):
+            shown = services.get(name)
+            if shown is not None and _service(name, shown) == _service(name, planned):
                 services[name] = written
-        return pebble.Plan(plan)
+        return pebble.Plan(yaml.safe_dump(plan))
 
-    def pull(self, path: str, *, encoding: str | None = "utf-8") -> Any:
+    # Files: the charm reads and removes the server's failure reason at its rock path.
+    def pull(self, path: str, *args: Any, **kwargs: Any) -> Any:  # pyright: ignore[reportIncompatibleMethodOverride]
         """Read the mapped file."""
-        return super().pull(self._paths.get(path, path), encoding=encoding)
+        return super().pull(self._paths.get(path, path), *args, **kwargs)
 
-    def push(self, path: str, source: Any, **kwargs: Any) -> None:
-        """Write the mapped file."""
-        super().push(self._paths.get(path, path), source, **kwargs)
-
-    def list_files(self, path: str, **kwargs: Any) -> list[pebble.FileInfo]:
+    def list_files(self, path: str, *args: Any, **kwargs: Any) -> list[pebble.FileInfo]:
         """List the mapped path."""
-        return super().list_files(self._paths.get(path, path), **kwargs)
+        return super().list_files(self._paths.get(path, path), *args, **kwargs)
 
-    def remove_path(self, path: str, *, recursive: bool = False) -> None:
+    def remove_path(self, path: str, *args: Any, **kwargs: Any) -> None:
         """Remove the mapped path."""
-        super().remove_path(self._paths.get(path, path), recursive=recursive)
+        super().remove_path(self._paths.get(path, path), *args, **kwargs)
+
+
+def _service(name: str, definition: dict[str, Any]) -> pebble.Service:
+    return pebble.Service(name, definition)  # type: ignore[arg-type]
 
 
 @contextmanager
-def units_on_pebble(clients: Mapping[int, pebble.Client]) -> Iterator[None]:
+def units_on_pebble(clients: Mapping[int, pebble.Client]) -> Generator[None]:
     """While active, the container of Scenario's unit N is `clients[N]`."""
 
     def get_pebble(backend: Any, socket_path: str) -> pebble.Client:

@@ -86,9 +86,10 @@ def draining(layers: Mapping[str, ops.pebble.LayerDict]) -> dict[str, ops.pebble
     for label, layer in layers.items():
         checks = layer.get("checks", {})
         if READY_CHECK in checks:
-            ready = {**checks[READY_CHECK], "period": DRAINING_PERIOD, "threshold": 1}
-            ready["http"] = {"url": DRAINING_URL}
-            layer = {**layer, "checks": {**checks, READY_CHECK: ready}}
+            ready: ops.pebble.CheckDict = {**checks[READY_CHECK]}
+            ready.update(period=DRAINING_PERIOD, threshold=1, http={"url": DRAINING_URL})
+            layer = ops.pebble.LayerDict(**layer)
+            layer["checks"] = {**checks, READY_CHECK: ready}
         drained[label] = layer
     return drained
 
@@ -125,7 +126,7 @@ class ServerPlan:
     def restarts(self, planned: ops.pebble.Plan) -> bool:
         """Whether applying this plan restarts the server: one of its services differs."""
         return any(
-            planned.services.get(name) != ops.pebble.Service(name, dict(definition))
+            planned.services.get(name) != ops.pebble.Service(name, definition)
             for layer in self.server.values()
             for name, definition in layer.get("services", {}).items()
         )
