@@ -112,7 +112,8 @@ def test_a_unit_that_does_not_come_back_stops_the_roll_out_naming_it(
     app = _app(fake, tmp_path)
     _change_everywhere(app, **{"model-uri": NEW_URI})
     fake.ready = False
-    app.settle(max_hooks=1)  # app/0 restarts; its model does not answer yet
+    # app/0 restarts; its model does not answer yet
+    app.settle(until=lambda: _model_dir(app, 0) == f"--model_dir={NEW_URI}")
     reason = "sklearnserver failed: RuntimeError: More than one model file is detected"
     (tmp_path / "0" / Path(kserve_python.SERVER_ERROR_FILE).name).write_text(reason)
 

@@ -178,15 +178,15 @@ class ModelServerCharm(ops.CharmBase):
             self._reconcile_sidecar(config, credentials)
 
     def _log_layers(self) -> dict[str, ops.pebble.LayerDict]:
-        layer = self._logs.layer(self.server.plan_log_targets())
+        layer = self._logs.layer(self.server.plan().log_targets)
         return {logs.LAYER_NAME: layer} if layer else {}
 
     def _reconcile_sidecar(self, config: CharmConfig, secret: dict[str, str]) -> None:
         """The server runs in this pod, whatever the Kubernetes side could do.
 
         Pebble first: the readiness read after the replan is that of the server
-        now planned, and a leftover InferenceService is deleted only once it serves.
-        A change that restarts a serving server waits for this unit's turn.
+        now planned, and a leftover InferenceService is deleted only once it serves;
+        a change that restarts a serving server waits for this unit's turn.
         """
         if self.server.can_connect():
             plan = self._server_plan(config, secret)
@@ -216,12 +216,10 @@ class ModelServerCharm(ops.CharmBase):
         config, secret = self._config, self._credentials
         if isinstance(config, ConfigError) or isinstance(secret, CredentialsError):
             return None
-        if config.server.deployment_mode == "serverless":
-            return None
-        return self._server_plan(config, secret)
+        serverless = config.server.deployment_mode == "serverless"
+        return None if serverless else self._server_plan(config, secret)
 
-    def _model_ready_now(self) -> bool:
-        """Whether the model answers now (asked afresh: a rolling restart polls it)."""
+    def _model_ready_now(self) -> bool:  # asked afresh: a rolling restart polls it
         config = self._config
         return not isinstance(config, ConfigError) and self.family.model_ready(config)
 

@@ -94,11 +94,6 @@ def draining(layers: Mapping[str, ops.pebble.LayerDict]) -> dict[str, ops.pebble
     return drained
 
 
-def is_draining(check: ops.pebble.Check | None) -> bool:
-    """Whether a planned ready check is the draining one."""
-    return check is not None and (check.http or {}).get("url") == DRAINING_URL
-
-
 @dataclass(frozen=True)
 class ServerPlan:
     """What the server container should run.
@@ -122,6 +117,19 @@ class ServerPlan:
     def draining(self) -> ServerPlan:
         """The same plan with the ready check failing: the unit stays out of rotation."""
         return replace(self, server=draining(self.server))
+
+    def drain_layers(self) -> dict[str, ops.pebble.LayerDict]:
+        """Layers changing only the ready check, to the draining one."""
+        return {
+            label: {"checks": {READY_CHECK: layer["checks"][READY_CHECK]}}
+            for label, layer in self.draining().server.items()
+            if READY_CHECK in layer.get("checks", {})
+        }
+
+    def drains(self, planned: ops.pebble.Plan) -> bool:
+        """Whether the planned ready check is the draining one (a unit's turn in a roll-out)."""
+        ready = planned.checks.get(READY_CHECK)
+        return ready is not None and (ready.http or {}).get("url") == DRAINING_URL
 
     def restarts(self, planned: ops.pebble.Plan) -> bool:
         """Whether applying this plan restarts the server: one of its services differs."""

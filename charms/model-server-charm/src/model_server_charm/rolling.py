@@ -107,11 +107,12 @@ class RollingRestart(ops.Object):
         rotation for its restart stays out until its model answers. Returns
         whether the plan changed now.
         """
-        if serving and not self.alone() and self._workload.restart_needed(plan):
+        planned = self._workload.plan()
+        if serving and not self.alone() and plan.restarts(planned):
             self._workload.add_layers(plan.others)
             self._queue()
             return False
-        if not serving and self._workload.is_draining():
+        if not serving and plan.drains(planned):
             plan = plan.draining()
         return self._workload.serve(plan)
 
@@ -133,7 +134,7 @@ class RollingRestart(ops.Object):
         if plan is None:  # invalid configuration or serverless mode: nothing to restart here
             self._record_failure("")
             return OperationResult.RELEASE
-        if self._workload.restart_needed(plan):
+        if plan.restarts(self._workload.plan()):
             logger.info("rolling restart: taking this unit out of rotation")
             self._workload.drain(plan)
             time.sleep(DRAIN_SECONDS)

@@ -15,13 +15,7 @@ from typing import BinaryIO
 
 import ops
 
-from model_server_charm.layer import (
-    ALIVE_CHECK,
-    READY_CHECK,
-    SERVER_USER,
-    ServerPlan,
-    is_draining,
-)
+from model_server_charm.layer import ALIVE_CHECK, READY_CHECK, SERVER_USER, ServerPlan
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +100,7 @@ class Workload:
         """Take the unit out of rotation: its ready check fails at once; nothing restarts."""
         try:
             self._stop_active([ALIVE_CHECK])
-            self._add_layers(plan.draining().server)
+            self._add_layers(plan.drain_layers())
         except ops.pebble.Error as error:
             self._pebble_fault("cannot take the unit out of rotation", error)
 
@@ -139,20 +133,13 @@ class Workload:
 
     # --- reads -----------------------------------------------------------------------
 
-    def plan_log_targets(self) -> Mapping[str, ops.pebble.LogTarget]:
-        """The log targets in the plan now (empty when Pebble cannot say)."""
-        plan = self._plan()
-        return plan.log_targets if plan else {}
-
-    def restart_needed(self, plan: ServerPlan) -> bool:
-        """Whether serving `plan` would restart the server (False when Pebble cannot say)."""
-        planned = self._plan()
-        return planned is not None and plan.restarts(planned)
-
-    def is_draining(self) -> bool:
-        """Whether the planned ready check is the draining one (a rolling restart's turn)."""
-        planned = self._plan()
-        return planned is not None and is_draining(planned.checks.get(READY_CHECK))
+    def plan(self) -> ops.pebble.Plan:
+        """The plan now (empty when Pebble cannot say)."""
+        try:
+            return self.container.get_plan()
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot read the plan", error)
+            return ops.pebble.Plan({})
 
     def service(self) -> ops.pebble.ServiceInfo | None:
         """The server's service as Pebble reports it (None: not planned, or Pebble silent)."""
@@ -255,13 +242,6 @@ class Workload:
         for name, layer in layers.items():
             self.container.add_layer(name, layer, combine=True)
         return self.container.get_plan().to_dict() != before
-
-    def _plan(self) -> ops.pebble.Plan | None:
-        try:
-            return self.container.get_plan()
-        except ops.pebble.Error as error:
-            self._pebble_fault("cannot read the plan", error)
-            return None
 
     def _stop_retired(self, plan: ServerPlan) -> None:
         services, checks = plan.defines()
