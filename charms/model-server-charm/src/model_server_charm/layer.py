@@ -120,10 +120,12 @@ class ServerPlan:
 
     def drain_layers(self) -> dict[str, ops.pebble.LayerDict]:
         """Layers changing only the ready check, to the draining one."""
+        drained = self.draining().server.items()
+        checks = ((label, layer.get("checks", {})) for label, layer in drained)
         return {
-            label: {"checks": {READY_CHECK: layer["checks"][READY_CHECK]}}
-            for label, layer in self.draining().server.items()
-            if READY_CHECK in layer.get("checks", {})
+            label: {"checks": {READY_CHECK: check[READY_CHECK]}}
+            for label, check in checks
+            if READY_CHECK in check
         }
 
     def drains(self, planned: ops.pebble.Plan) -> bool:
