@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from ops import testing
+from ops import pebble, testing
 
 from bench.models.iris import build_sklearn
 from bench.servers import ServedModel, free_port
@@ -174,3 +174,63 @@ def test_a_model_change_rolls_through_three_units_without_a_failed_request(
     )
     assert rolled.failed == 0, rolled.errors
     assert at_once.failed > 0
+
+
+# What an earlier revision could have left in the plan: a service and a failing ready check.
+EARLIER_LAYER = {
+    "services": {
+        "old-server": {
+            "override": "replace",
+            "command": 'python3 -c "import time; time.sleep(600)"',
+            "startup": "enabled",
+        }
+    },
+    "checks": {
+        "model-ready": {
+            "override": "replace",
+            "level": "ready",
+            "period": "1s",
+            "threshold": 1,
+            "http": {"url": "http://127.0.0.1:1/"},
+        }
+    },
+}
+
+
+def test_an_upgrade_disables_what_an_earlier_revision_planned(
+    pebble_bin: Path,
+    server_runtime: ServerRuntime,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(k8s_resources, "kube_client", UntrustedClient)
+    model = server_runtime.model_directory("model", build_sklearn)
+    http, grpc = free_port(), free_port()
+    config = {"model-uri": str(model), "http-port": http, "grpc-port": grpc, "workers": 1}
+    container = testing.Container(WORKLOAD_CONTAINER, can_connect=True)
+    app = Application.of(
+        REPRESENTATIVE.charm_type,
+        lambda _: testing.State(config=config, containers={container}),
+        units=1,
+    )
+    environment = server_runtime.environment()
+    with running_pebble(pebble_bin, tmp_path / "pebble", environment) as daemon:
+        daemon.client.add_layer("earlier-revision", EARLIER_LAYER)
+        daemon.client.replan_services()
+        daemon.wait_until(lambda: not daemon.healthy("ready"), 30, "the old check failing")
+        scratch = server_runtime.directory("unit")
+        clients = {0: MappedPebble(daemon.socket_path, scratch, server_runtime.user is not None)}
+        with units_on_pebble(clients):
+            app.run(0, lambda ctx: ctx.on.upgrade_charm())
+            unit = Unit(daemon, ServedModel.at(http, "model", timeout=5))
+            _wait_serving([unit])
+
+        (old,) = daemon.client.get_services(["old-server"])
+        (check,) = daemon.client.get_checks(names=["model-ready"])
+        plan = daemon.client.get_plan()
+        starts = daemon.metrics()[("pebble_service_start_count", "old-server")]
+    print(f"\nthe earlier revision's service was started {starts} times in all")
+    assert old.current == pebble.ServiceStatus.INACTIVE
+    assert plan.services["old-server"].startup == "disabled"
+    assert check.status == pebble.CheckStatus.INACTIVE
+    assert plan.checks["model-ready"].startup == pebble.CheckStartup.DISABLED
