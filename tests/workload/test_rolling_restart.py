@@ -177,7 +177,7 @@ def test_a_model_change_rolls_through_three_units_without_a_failed_request(
 
 
 # What an earlier revision could have left in the plan: a service and a failing ready check.
-EARLIER_LAYER = {
+EARLIER_LAYER: pebble.LayerDict = {
     "services": {
         "old-server": {
             "override": "replace",
