@@ -102,6 +102,20 @@ def kserve_crd_problem() -> str:
     return _crd_dir()[1]
 
 
+def kserve_crds() -> list[dict[str, Any]]:
+    """KServe's CustomResourceDefinitions the charm's objects need, as documents."""
+    directory, problem = _crd_dir()
+    if directory is None:
+        raise SchemaError(problem)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [
+        document
+        for file in CRD_FILES.values()
+        for document in yaml.load_all((directory / file).read_text(), Loader=loader)
+        if document and document.get("kind") == "CustomResourceDefinition"
+    ]
+
+
 def _strict(schema: Any) -> Any:
     """The schema as the API server's strict field validation applies it.
 
@@ -136,6 +150,31 @@ def _crd_validator(kind: str) -> jsonschema.Draft7Validator:
     schema = _strict(version["schema"]["openAPIV3Schema"])
     jsonschema.Draft7Validator.check_schema(schema)
     return jsonschema.Draft7Validator(schema)
+
+
+def _is_int32(value: object) -> bool:
+    return not isinstance(value, int) or -(2**31) <= value < 2**31
+
+
+@cache
+def _int32_validator(kind: str) -> jsonschema.Draft7Validator:
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checks("int32")(_is_int32)
+    return jsonschema.Draft7Validator(_crd_validator(kind).schema, format_checker=checker)
+
+
+def int32_violations(obj: dict[str, Any]) -> list[str]:
+    """The paths of integers a KServe object holds where its CRD says `format: int32`, too big.
+
+    jsonschema checks no format unless asked; the API server checks int32 and int64.
+    """
+    validator = _int32_validator(obj["kind"])
+    paths = [
+        ".".join(str(step) for step in error.path)
+        for error in validator.iter_errors(obj)
+        if error.validator == "format"
+    ]
+    return sorted(paths)
 
 
 def validate_kserve(obj: dict[str, Any]) -> None:

@@ -10,7 +10,10 @@ is validated for real before it is accepted:
   stops applying is removed unless another manager owns it too; taking a field
   from another manager needs `force`), and the result must pass Kubernetes'
   strict schema;
-- an InferenceService must pass KServe's CRD schema (strict).
+- an InferenceService must pass KServe's CRD schema (strict);
+- and the rules a real kube-apiserver adds to the schemas (fake_api_rules.py):
+  names, label values, int32 fields refused with its messages; quantities
+  stored canonically, with the Warning texts it sends kept in `warnings`.
 
 The merge is written here independently of the charm's own reading of
 `managedFields`, so a mistake there is not mirrored here.
@@ -33,6 +36,7 @@ from lightkube.types import PatchType
 from model_server_charm import serverless
 from model_server_charm.trained_models import TrainedModel
 from tests.k8s_schemas import validate_builtin, validate_kserve
+from tests.unit import fake_api_rules, fake_quantity
 
 SERVER = "server"
 JUJU_MANAGER = "juju"
@@ -212,6 +216,8 @@ class FakeKube:
         # (verb, kind) pairs answered with this error; "*" matches anything. Any
         # exception the client can raise: ApiError, httpx2 transport errors, …
         self.failures: dict[tuple[str, str], Exception] = {}
+        # The texts of the Warning headers the real API server would have sent.
+        self.warnings: list[str] = []
 
     # --- test helpers ---------------------------------------------------------------
 
@@ -314,7 +320,9 @@ class FakeKube:
         assert res is StatefulSet, f"unexpected patch of {kind}"
         assert patch_type == PatchType.APPLY, "the StatefulSet is only server-side applied"
         assert field_manager, "server-side apply needs a field manager"
+        fake_api_rules.check_name(kind, name)
         merged = self._merge_apply(name, namespace, body, field_manager, force)
+        self.warnings += fake_api_rules.store_resources(merged)
         validate_builtin(merged)
         if not dry_run:
             self.statefulsets[name] = merged
@@ -339,6 +347,7 @@ class FakeKube:
         assert isinstance(obj, (serverless.InferenceService, TrainedModel)), f"apply of {kind}"
         assert field_manager, "server-side apply needs a field manager"
         assert self.kserve_installed, f"{kind} applied without checking for KServe"
+        fake_api_rules.check_custom_resource(body)
         validate_kserve(body)
         if not dry_run:
             store = self.trained_models if kind == "TrainedModel" else self.inference_services
@@ -414,7 +423,11 @@ def _merge_resources(
     for section, key in now:
         value = wanted[section][key]
         current = resources.get(section, {}).get(key)
-        if (section, key) in owned_by_others and current != value and not force:
+        if (
+            (section, key) in owned_by_others
+            and current != fake_quantity.stored(value)
+            and not force
+        ):
             raise api_error(409, f"conflict with {JUJU_MANAGER} on {section}.{key}")
         resources.setdefault(section, {})[key] = value
     for section in [s for s, values in resources.items() if not values]:

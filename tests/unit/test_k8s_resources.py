@@ -172,7 +172,17 @@ def test_only_the_leader_applies(ctx: testing.Context[Any], charm: ThinCharm, ku
 
 
 @pytest.mark.parametrize(
-    ("option", "value"), [("cpu", "lots"), ("memory", "-1Gi"), ("min-replicas", -1)]
+    ("option", "value"),
+    [
+        ("cpu", "lots"),
+        ("memory", "-1Gi"),
+        ("min-replicas", -1),
+        # The API server would store these otherwise than sent (tests/api_server_cases.py).
+        ("memory", "8Ei"),
+        ("memory", "0.5"),
+        ("cpu", "0.0001"),
+        ("max-replicas", 3_000_000_000),
+    ],
 )
 def test_invalid_value_sends_nothing(
     ctx: testing.Context[Any], charm: ThinCharm, kube: FakeKube, option: str, value: Any

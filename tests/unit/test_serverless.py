@@ -20,7 +20,7 @@ from model_server_charm.families import family_for
 from model_server_charm.k8s_resources import Owner, wanted_resources
 from model_server_charm.runtimes import RUNTIMES, Runtime
 from model_server_charm.trained_models import render_trained_model
-from tests.charms import charm_config
+from tests.charms import REPRESENTATIVE, charm_config
 from tests.k8s_schemas import validate_kserve
 from tests.unit.conftest import MODEL_URI
 from tests.unit.fake_kube import FakeKube, api_error, node
@@ -656,3 +656,30 @@ def test_actions_in_serverless_mode_need_trust(
     kube.forbid()
     with pytest.raises(testing.ActionFailed, match="juju trust"):
         accel.run(accel.on.action("smoke-test"), serverless_state(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("app", "problem"),
+    [
+        (
+            "x" * 64,
+            f"label app.juju.is/created-by={'x' * 64!r}: longer than 63 characters",
+        ),
+        (
+            "a" * 249,
+            f"InferenceService name {'a' * 100!r}… [truncated: 254 bytes in all]: longer than"
+            f" 253 characters; label app.juju.is/created-by={'a' * 100!r}… [truncated: 249"
+            " bytes in all]: longer than 63 characters",
+        ),
+    ],
+    ids=["label-64", "name-254"],
+)
+def test_names_the_api_server_refuses_block_before_anything_is_sent(
+    kube: FakeKube, tmp_path: Path, app: str, problem: str
+):
+    ctx: testing.Context[Any] = testing.Context(REPRESENTATIVE.charm_type, app_name=app)
+    out = ctx.run(ctx.on.config_changed(), serverless_state(tmp_path))
+    assert out.unit_status == testing.BlockedStatus(
+        f"cannot name the application's KServe objects: {problem}"
+    )
+    assert kube.sent == []

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
+from model_server_charm import rolling
 from model_server_charm.families.kserve_python import family as kserve_python
 from tests.charms import ThinCharm
 from tests.unit.conftest import MODEL_URI, container, running_container
@@ -74,7 +75,9 @@ def test_a_server_without_the_model_is_told_apart_from_one_loading_it(
     assert out.unit_status == (
         testing.BlockedStatus(NO_MODEL_FILE.format(uri=MODEL_URI, formats=formats))
         if blocked
-        else testing.WaitingStatus(f"loading model model from {MODEL_URI}")
+        else testing.WaitingStatus(
+            f"loading model model from {MODEL_URI}; {rolling.SINGLE_UNIT_NOTE}"
+        )
     )
 
 

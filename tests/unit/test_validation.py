@@ -13,6 +13,7 @@ import pytest
 from ops import testing
 
 from model_server_charm.config import ConfigError
+from tests.api_server_cases import QUANTITIES, StoredQuantity
 from tests.charms import BY_NAME, REPRESENTATIVE, ThinCharm, charm_config
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
@@ -39,6 +40,17 @@ CASES: list[Any] = [
     pytest.param("grpc-port", 65535, None, id="grpc-port-65535"),
     pytest.param("grpc-port", 1023, "grpc-port=1023: must be between", id="grpc-port-1023"),
     pytest.param("grpc-port", 65536, "grpc-port=65536: must be between", id="grpc-port-65536"),
+    # Juju's own processes listen on these in every unit's pod.
+    pytest.param(
+        "http-port",
+        38813,
+        "http-port=38813: taken by the server container's Pebble in every unit's pod",
+        id="http-port-pebble",
+    ),
+    pytest.param("grpc-port", 38813, "grpc-port=38813: taken by", id="grpc-port-pebble"),
+    pytest.param("http-port", 38812, "the charm container's Pebble", id="http-port-charm-pebble"),
+    pytest.param("grpc-port", 3856, "Juju's container agent", id="grpc-port-juju-agent"),
+    pytest.param("grpc-port", 38814, None, id="grpc-port-38814"),
     pytest.param("workers", 1, None, id="workers-1"),
     pytest.param("model-name", "m" * 63, None, id="model-name-63"),
     pytest.param("model-name", "m" * 64, "model-name='mmm", id="model-name-64"),
@@ -58,6 +70,42 @@ CASES: list[Any] = [
     pytest.param("memory", "4G", None, id="memory-G"),
     pytest.param("memory", "4GB", "memory='4GB'", id="memory-GB"),
     pytest.param("memory", "4Gi ", "memory='4Gi '", id="memory-trailing-space"),
+    # What the API server would store otherwise than sent (tests/api_server_cases.py).
+    pytest.param("memory", "0.5", "memory='0.5': not a whole number of bytes", id="memory-half"),
+    pytest.param("memory", "100m", "not a whole number of bytes", id="memory-milli"),
+    pytest.param("memory", "1.5Gi", None, id="memory-whole-fraction-of-Gi"),
+    pytest.param("memory", "0.5Ki", None, id="memory-512"),
+    pytest.param("memory", "9223372036854775", None, id="memory-8PiB"),
+    pytest.param(
+        "memory",
+        "9223372036854776",
+        "memory='9223372036854776': more than 9223372036854775 bytes (8 PiB)",
+        id="memory-8PiB+1",
+    ),
+    pytest.param("memory", "8Ei", "memory='8Ei': more than 9223372036854775", id="memory-8Ei"),
+    pytest.param("memory", "7Ei", "memory='7Ei': more than", id="memory-7Ei"),
+    pytest.param("cpu", "0.001", None, id="cpu-1m"),
+    pytest.param("cpu", "0.0001", "cpu='0.0001': finer than 1m", id="cpu-below-1m"),
+    pytest.param("cpu", "1.0005", "cpu='1.0005': finer than 1m", id="cpu-half-millicore"),
+    pytest.param("cpu", "9223372036854775807m", None, id="cpu-int64-millicores"),
+    pytest.param(
+        "cpu",
+        "9223372036854775808m",
+        "cpu='9223372036854775808m': more than 9223372036854775807m",
+        id="cpu-int64-millicores+1",
+    ),
+    pytest.param("cpu", "8Ei", "cpu='8Ei': more than", id="cpu-8Ei"),
+    pytest.param("autoscaling-target", 2**31 - 1, None, id="target-int32"),
+    pytest.param(
+        "autoscaling-target",
+        2**31,
+        "autoscaling-target=2147483648: must be at most 2147483647 (KServe stores it as a"
+        " 32-bit integer)",
+        id="target-int32+1",
+    ),
+    pytest.param("min-replicas", 2**31, "min-replicas=2147483648: must be at most", id="min-big"),
+    pytest.param("max-replicas", 2**31 - 1, None, id="max-replicas-int32"),
+    pytest.param("max-replicas", 2**31, "max-replicas=2147483648: must be at most", id="max-big"),
     pytest.param("model-uri", "/mnt/models/iris", None, id="uri-absolute-path"),
     pytest.param("model-uri", "hf://owner/model", None, id="uri-hf"),
     pytest.param("model-uri", "https://host/model.joblib", None, id="uri-https"),
@@ -112,6 +160,21 @@ def test_option_values_are_checked_against_their_grammar(
     assert (problem or "") in status.message
     unchanged = out.get_container(before.name).layers == before.layers
     assert unchanged or problem is None  # a refused value changes nothing
+
+
+@pytest.mark.parametrize(
+    "case",
+    [case for case in QUANTITIES if case.changed or case.warns or not case.converges],
+    ids=lambda case: f"{case.resource}={case.sent}",
+)
+def test_what_the_api_server_would_change_is_refused(case: StoredQuantity):
+    """Every value the real API server stores otherwise than sent, or warns about."""
+    with pytest.raises(ConfigError) as refused:
+        charm_config(
+            REPRESENTATIVE.charm_type.runtime, model_uri=MODEL_URI, **{case.resource: case.sent}
+        )
+    [problem] = refused.value.problems
+    assert problem.startswith(f"{case.resource}={case.sent!r}: ")
 
 
 @pytest.mark.parametrize(("above_cap", "accepted"), [(0, True), (1, False)], ids=["cap", "cap+1"])

@@ -30,6 +30,15 @@ AUTOSCALING_METRICS: tuple[AutoscalingMetric, ...] = ("concurrency", "rps", "cpu
 
 # Ports below 1024 need root, and the rocks run as the unprivileged _daemon_ user.
 MIN_PORT, MAX_PORT = 1024, 65535
+# Ports Juju's own processes listen on in every unit's pod (Juju 3.6: the pod's
+# containers share one network namespace, so the server cannot have them).
+JUJU_POD_PORTS = {
+    3856: "Juju's container agent (its health probes)",
+    38812: "the charm container's Pebble",
+    38813: "the server container's Pebble",
+}
+# KServe's fields for these options are 32-bit integers (scaleTarget, minReplicas, maxReplicas).
+INT32_OPTIONS = ("autoscaling-target", "min-replicas", "max-replicas")
 
 
 class ConfigError(ValueError):
@@ -106,6 +115,11 @@ class ServerConfig(OptionGroup):
         for option, port in (("http-port", self.http_port), ("grpc-port", self.grpc_port)):
             if not MIN_PORT <= port <= MAX_PORT:
                 problems.append(f"{option}={port}: must be between {MIN_PORT} and {MAX_PORT}")
+            elif port in JUJU_POD_PORTS:
+                problems.append(
+                    f"{option}={port}: taken by {JUJU_POD_PORTS[port]} in every unit's pod;"
+                    " use another port"
+                )
         if self.http_port == self.grpc_port:
             problems.append(f"http-port and grpc-port are both {self.http_port}: use two ports")
         if self.deployment_mode not in DEPLOYMENT_MODES:
@@ -129,12 +143,19 @@ class ServerConfig(OptionGroup):
 
     def _resource_problems(self) -> list[str]:
         problems: list[str] = []
-        for option, quantity in (("cpu", self.cpu), ("memory", self.memory)):
-            if quantity and not validation.is_positive_quantity(quantity):
+        for option, quantity, stored_as_sent in (
+            ("cpu", self.cpu, validation.cpu_problem),
+            ("memory", self.memory, validation.memory_problem),
+        ):
+            if not quantity:
+                continue
+            if not validation.is_positive_quantity(quantity):
                 problems.append(
                     f"{option}={quote(quantity)}: not a positive Kubernetes quantity"
                     " (for example 500m, 2, 512Mi, 4Gi)"
                 )
+            elif problem := stored_as_sent(quantity):
+                problems.append(f"{option}={quote(quantity)}: {problem}")
         return problems
 
     def _scaling_problems(self) -> list[str]:
@@ -157,6 +178,13 @@ class ServerConfig(OptionGroup):
             problems.append(
                 f"min-replicas={self.min_replicas} is above max-replicas={self.max_replicas}"
             )
+        values = (self.autoscaling_target, self.min_replicas, self.max_replicas)
+        for option, value in zip(INT32_OPTIONS, values, strict=True):
+            if value > validation.MAX_INT32:
+                problems.append(
+                    f"{option}={value}: must be at most {validation.MAX_INT32}"
+                    " (KServe stores it as a 32-bit integer)"
+                )
         return problems
 
     @property

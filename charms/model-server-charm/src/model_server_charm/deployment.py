@@ -42,6 +42,7 @@ from model_server_charm.serverless import (
     ImageResourceError,
     InferenceServiceState,
     Predictor,
+    name_problems,
     render_inference_service,
 )
 from model_server_charm.trained_models import render_trained_model
@@ -141,6 +142,10 @@ class Deployment(Cluster):
         image: Callable[[], str],
         local_model_ready: Callable[[], bool],
     ) -> bool:
+        if problems := name_problems(self.app):
+            raise self._blocked(
+                f"cannot name the application's KServe objects: {'; '.join(problems)}"
+            )
         services = self.inference_services
         if not services.kserve_installed():
             raise self._blocked(KSERVE_MISSING)

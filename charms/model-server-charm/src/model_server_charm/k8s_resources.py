@@ -34,6 +34,7 @@ from lightkube.types import PatchType
 from lightkube.utils.quantity import parse_quantity
 
 from model_server_charm.config import CharmConfig
+from model_server_charm.kube_api import observed
 
 # The field manager that owns the charm's fields on every object it applies.
 FIELD_MANAGER = "kserve-bundle"
@@ -47,11 +48,11 @@ SECTIONS: tuple[Section, ...] = ("limits", "requests")
 
 
 def kube_client() -> Client:
-    """A client for the cluster the unit runs in, with the charm's field manager.
+    """A client for the cluster the unit runs in, with the charm's field manager and hooks.
 
     Module-level so that tests replace the client at this one boundary.
     """
-    return Client(field_manager=FIELD_MANAGER)
+    return observed(Client(field_manager=FIELD_MANAGER))
 
 
 def is_forbidden(error: ApiError) -> bool:

@@ -32,6 +32,8 @@ from lightkube import ApiError, Client
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
+from model_server_charm import validation
+from model_server_charm.bounded import quote
 from model_server_charm.config import CharmConfig
 from model_server_charm.k8s_resources import (
     FIELD_MANAGER,
@@ -78,6 +80,18 @@ TEMPLATES = jinja2.Environment(
 def inference_service_name(app: str) -> str:
     """The InferenceService's name (see the module docstring for why not the app's)."""
     return app + NAME_SUFFIX
+
+
+def name_problems(app: str) -> list[str]:
+    """Why the API server would refuse this application's InferenceService name or labels."""
+    problems: list[str] = []
+    name = inference_service_name(app)
+    if problem := validation.object_name_problem(name):
+        problems.append(f"InferenceService name {quote(name)}: {problem}")
+    for key, value in labels(app).items():
+        if problem := validation.label_value_problem(value):
+            problems.append(f"label {key}={quote(value)}: {problem}")
+    return problems
 
 
 def labels(app: str) -> dict[str, str]:
