@@ -269,13 +269,11 @@ class ModelServerCharm(ops.CharmBase):
     def _workload_status(self, config: CharmConfig) -> ops.StatusBase:
         if not self.server.can_connect():
             return ops.WaitingStatus("waiting for the server container (Pebble not ready)")
-        service = self.server.service()
-        if service is None:
+        if (service := self.server.service()) is None:
             return ops.WaitingStatus("waiting for the server to be configured")
         if self._local_model_ready:
             return ops.ActiveStatus(self._serving_message(config))
-        failure = self.server.failure_reason(MAX_REASON_LENGTH)
-        if failure:
+        if failure := self.server.failure_reason(MAX_REASON_LENGTH):
             return ops.WaitingStatus(f"model failed to load (Pebble retries): {failure}")
         if not service.is_running():
             current = service.current
