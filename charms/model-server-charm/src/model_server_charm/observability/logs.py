@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import ops
 from cosl import JujuTopology
@@ -62,20 +62,18 @@ def push_url(endpoint: str) -> str:
     return url
 
 
-def target_name(loki_unit: str) -> str:
-    """The Pebble log target of one Loki unit (`loki/0` becomes `juju-logging-loki-0`)."""
-    return TARGET_PREFIX + loki_unit.replace("/", "-")
-
-
 def log_targets_layer(
     endpoints: dict[str, str],
     planned: Mapping[str, ops.pebble.LogTarget],
     topology: JujuTopology,
+    target_type: Literal["loki", "opentelemetry"] = "loki",
+    prefix: str = TARGET_PREFIX,
 ) -> ops.pebble.LayerDict:
-    """The layer pushing every service's logs to each Loki, and silencing departed ones.
+    """The layer pushing every service's logs to each endpoint, and silencing departed ones.
 
-    A target already silenced is left out: merging `-all` into it again would
-    grow its service list on every hook.
+    `endpoints` maps a remote unit or application to its URL; each becomes the
+    target `<prefix><name>` of `target_type`. A target already silenced is left
+    out: merging `-all` into it again would grow its service list on every hook.
     """
     labels = {
         "juju_model": topology.model,
@@ -85,20 +83,20 @@ def log_targets_layer(
         "juju_charm": topology.charm_name or "",
     }
     targets: dict[str, ops.pebble.LogTargetDict] = {
-        target_name(unit): {
+        prefix + name.replace("/", "-"): {
             "override": "replace",
-            "type": "loki",
+            "type": target_type,
             "location": url,
             "services": ["all"],
             "labels": labels,
         }
-        for unit, url in sorted(endpoints.items())
+        for name, url in sorted(endpoints.items())
     }
     for name, target in planned.items():
         silenced = target.services[-1:] == ["-all"]
-        if name.startswith(TARGET_PREFIX) and name not in targets and not silenced:
+        if name.startswith(prefix) and name not in targets and not silenced:
             targets[name] = {"override": "merge", "services": ["-all"]}
-    return {"summary": "Forward the server's logs to Loki", "log-targets": targets}
+    return {"summary": f"Forward the server's logs ({target_type})", "log-targets": targets}
 
 
 class LogForwarder(ops.Object):
