@@ -2,7 +2,7 @@
 
 `collect_unit_status` (charm.py) is the only caller: nothing here is
 remembered across hooks. `workload_status` says what the server in this pod is
-doing; `relation_notes` what the relations add to an Active status: the ingress
+doing; `relation_notes` what the relations add to an Active or Waiting status: the ingress
 URL (or why the ingress relation does not apply), a source of storage
 credentials that is unused, and which way the unit's logs go.
 """
@@ -69,7 +69,10 @@ def relation_notes(
 
 
 def with_notes(status: ops.StatusBase | None, notes: list[str]) -> ops.StatusBase | None:
-    """An Active status with the notes after its message; any other status as it is."""
-    if isinstance(status, ops.ActiveStatus) and notes:
-        return ops.ActiveStatus("; ".join([status.message, *notes]))
+    """An Active or Waiting status with the notes after its message; any other as it is.
+
+    A Blocked status says what the operator must fix first; notes would bury it.
+    """
+    if isinstance(status, (ops.ActiveStatus, ops.WaitingStatus)) and notes:
+        return ops.StatusBase.from_name(status.name, "; ".join([status.message, *notes]))
     return status
