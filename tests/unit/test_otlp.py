@@ -1,4 +1,4 @@
-"""`send-otlp` (otlp): the rules the charm publishes, and OTLP log targets where Pebble has them."""
+"""`send-otlp` (otlp): the rules the charm publishes; OTLP log targets where Pebble has them."""
 
 from __future__ import annotations
 
