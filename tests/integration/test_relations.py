@@ -34,10 +34,12 @@ INGRESS_TIMEOUT_SECONDS = 15 * 60
 OTLP_JUJU = (3, 6, 13)
 
 
-async def _deploy_and_relate(ops_test: OpsTest, charm: str, app: str, channel: str, **kw: str):
+async def _deploy_and_relate(
+    ops_test: OpsTest, charm: str, app: str, channel: str, trust: bool = False
+) -> None:
     model = juju_model(ops_test)
     if app not in model.applications:
-        await model.deploy(charm, application_name=app, channel=channel, **kw)
+        await model.deploy(charm, application_name=app, channel=channel, trust=trust)
     await model.integrate(SKLEARN, app)
 
 

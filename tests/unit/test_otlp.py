@@ -34,8 +34,10 @@ def pebble_version(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     """Make the container's Pebble report a version (Scenario's always says 1.0.0)."""
 
     def reports(version: str) -> None:
-        info = pebble.SystemInfo(version=version)
-        monkeypatch.setattr(_TestingPebbleClient, "get_system_info", lambda _: info)
+        def get_system_info(_: _TestingPebbleClient) -> pebble.SystemInfo:
+            return pebble.SystemInfo(version=version)
+
+        monkeypatch.setattr(_TestingPebbleClient, "get_system_info", get_system_info)
 
     return reports
 
@@ -57,7 +59,7 @@ def _state(*relations: testing.Relation, box: testing.Container | None = None, *
 
 def _targets(out: testing.State) -> dict[str, dict[str, Any]]:
     plan = out.get_container("server").plan
-    return {name: target.to_dict() for name, target in plan.log_targets.items()}
+    return {name: dict(target.to_dict()) for name, target in plan.log_targets.items()}
 
 
 def test_the_leader_publishes_the_charms_rules(ctx: testing.Context[Any]):

@@ -25,12 +25,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import ops
 import pydantic
 from charmlibs.interfaces.otlp import OtlpEndpoint, OtlpRequirer, RuleStore
 from cosl import JujuTopology
+from cosl.types import OfficialRuleFileFormat
 
 from model_server_charm import bounded, validation
 from model_server_charm.observability.logs import log_targets_layer
@@ -117,7 +118,7 @@ class OtlpForwarder(ops.Object):
         topology = JujuTopology.from_charm(self._charm)
         store = RuleStore(topology)
         if promql_rules.get("groups"):
-            store.add_promql(promql_rules)
+            store.add_promql(cast(OfficialRuleFileFormat, promql_rules))
         requirer = OtlpRequirer(
             self._charm, self._relation_name, protocols=["http"], telemetries=["logs"], rules=store
         )
@@ -127,8 +128,6 @@ class OtlpForwarder(ops.Object):
         """Each related receiver's OTLP/HTTP logs endpoint, by application (unusable: skipped)."""
         found: dict[str, str] = {}
         for relation in self.model.relations[self._relation_name]:
-            if relation.app is None:
-                continue
             raw = relation.data[relation.app].get("endpoints")
             if not raw:
                 continue  # the receiver has not published its endpoints yet

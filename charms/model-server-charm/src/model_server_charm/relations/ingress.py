@@ -115,7 +115,7 @@ class IngressRequirer(ops.Object):
     def url(self) -> str | None:
         """The URL the provider gives this application (None: none yet, or none usable)."""
         relation = self._relation
-        if relation is None or relation.app is None:
+        if relation is None:
             return None
         raw = relation.data[relation.app].get("ingress")
         if not raw:

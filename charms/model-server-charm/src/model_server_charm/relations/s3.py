@@ -207,7 +207,7 @@ class S3Requirer(ops.Object):
     def connection(self) -> S3Connection | None:
         """What the related provider gave (None: not related, or nothing given yet)."""
         relation = self._relation
-        if relation is None or relation.app is None:
+        if relation is None:
             return None
         data = relation.data[relation.app]
         if not data:
