@@ -15,16 +15,15 @@ export response; so does this receiver, which keeps every record.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any
+
+from tests.workload.post_receiver import receiving_posts
 
 LOGS_PATH = "/v1/logs"
-MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -38,12 +37,12 @@ class OtlpRecord:
 class OtlpReceiver:
     """The records received so far; thread-safe. `url` is what a target's location is."""
 
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
+    def __init__(self) -> None:
+        self.url = ""  # set once the server listens
         self._records: list[OtlpRecord] = []
         self._lock = threading.Lock()
 
-    def record(self, body: dict[str, Any]) -> None:
+    def receive(self, _: Any, body: Any) -> None:
         """Keep every record of one export request."""
         found = [
             OtlpRecord(
@@ -66,44 +65,10 @@ class OtlpReceiver:
             return list(self._records)
 
 
-class _Server(ThreadingHTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.receiver = OtlpReceiver(self.server_address[1])
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        if self.path != LOGS_PATH or not 0 < length <= MAX_BODY_BYTES:
-            self.send_error(404 if self.path != LOGS_PATH else 400)
-            return
-        try:
-            body = json.loads(self.rfile.read(length))
-        except json.JSONDecodeError as error:
-            self.send_error(400, str(error))
-            return
-        cast(_Server, self.server).receiver.record(body)
-        answer = b"{}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the test reads what was exported, not an access log."""
-
-
 @contextmanager
 def otlp_receiver() -> Generator[OtlpReceiver]:
-    """Listen on a free loopback port until the block ends."""
-    server = _Server()
-    thread = threading.Thread(target=server.serve_forever, name="otlp-receiver", daemon=True)
-    thread.start()
-    try:
-        yield server.receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    """Listen on a free loopback port until the block ends; answer 200 with an empty response."""
+    receiver = OtlpReceiver()
+    with receiving_posts(LOGS_PATH, receiver.receive, 200, b"{}") as port:
+        receiver.url = f"http://127.0.0.1:{port}"
+        yield receiver

@@ -22,6 +22,7 @@ import ops
 from cosl import JujuTopology
 
 from model_server_charm import bounded, validation
+from model_server_charm.relation_observer import RelationObserver
 
 RELATION_NAME = "logging"
 LAYER_NAME = "log-targets"
@@ -99,23 +100,17 @@ def log_targets_layer(
     return {"summary": f"Forward the server's logs ({target_type})", "log-targets": targets}
 
 
-class LogForwarder(ops.Object):
+class LogForwarder(RelationObserver):
     """Keeps the container's Pebble log targets in step with the related Loki units.
 
     Like the other observers it only names its `events`; the charm's reconcile
     adds its `layer` to the container's plan once the container can be reached.
     """
 
+    event_kinds = ("relation_changed", "relation_departed", "relation_broken")
+
     def __init__(self, charm: ops.CharmBase, relation_name: str = RELATION_NAME):
         super().__init__(charm, relation_name)
-        self._charm = charm
-        self._relation_name = relation_name
-
-    @property
-    def events(self) -> tuple[ops.BoundEvent, ...]:
-        """The relation events after which the log targets may have changed."""
-        relation = self._charm.on[self._relation_name]
-        return (relation.relation_changed, relation.relation_departed, relation.relation_broken)
 
     def layer(self, planned: Mapping[str, ops.pebble.LogTarget]) -> ops.pebble.LayerDict | None:
         """The layer pointing the container's log targets at exactly the Loki units related now.

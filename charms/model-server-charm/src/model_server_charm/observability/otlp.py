@@ -35,6 +35,7 @@ from cosl.types import OfficialRuleFileFormat
 
 from model_server_charm import bounded, validation
 from model_server_charm.observability.logs import log_targets_layer
+from model_server_charm.relation_observer import RelationObserver
 
 RELATION_NAME = "send-otlp"
 LAYER_NAME = "otlp-log-targets"
@@ -92,19 +93,13 @@ def log_path(loki: bool, otlp: bool, pebble_version: str | None) -> str:
     return "logs to Loki" if loki else ""
 
 
-class OtlpForwarder(ops.Object):
+class OtlpForwarder(RelationObserver):
     """Publishes the alert rules and points Pebble's OTLP log targets at the related receivers."""
+
+    event_kinds = ("relation_joined", "relation_changed", "relation_broken")
 
     def __init__(self, charm: ops.CharmBase, relation_name: str = RELATION_NAME):
         super().__init__(charm, relation_name)
-        self._charm = charm
-        self._relation_name = relation_name
-
-    @property
-    def events(self) -> tuple[ops.BoundEvent, ...]:
-        """The relation events after which the rules or the log targets may have changed."""
-        relation = self._charm.on[self._relation_name]
-        return (relation.relation_joined, relation.relation_changed, relation.relation_broken)
 
     @property
     def related(self) -> bool:

@@ -32,6 +32,7 @@ from typing import Any
 import ops
 
 from model_server_charm import bounded, validation
+from model_server_charm.relation_observer import RelationObserver
 
 RELATION_NAME = "ingress"
 APP_KEYS = ("model", "name", "port", "scheme", "strip-prefix", "redirect-https")
@@ -62,8 +63,10 @@ def ingress_url(raw: str) -> str:
     return url.rstrip("/")
 
 
-class IngressRequirer(ops.Object):
+class IngressRequirer(RelationObserver):
     """Asks the related ingress provider for a route to this application and reads its URL."""
+
+    event_kinds = ("relation_joined", "relation_changed", "relation_broken")
 
     def __init__(
         self,
@@ -72,15 +75,7 @@ class IngressRequirer(ops.Object):
         host: Callable[[], str] = socket.getfqdn,
     ):
         super().__init__(charm, relation_name)
-        self._charm = charm
-        self._relation_name = relation_name
         self._host = host
-
-    @property
-    def events(self) -> tuple[ops.BoundEvent, ...]:
-        """The relation events after which the request or the URL may have changed."""
-        relation = self._charm.on[self._relation_name]
-        return (relation.relation_joined, relation.relation_changed, relation.relation_broken)
 
     @property
     def _relation(self) -> ops.Relation | None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import ops
 
 from model_server_charm import bounded, validation
+from model_server_charm.relation_observer import RelationObserver
 
 RELATION_NAME = "s3-credentials"
 REQUESTED_SECRETS = ("access-key", "secret-key")
@@ -168,13 +169,13 @@ def model_bucket(model_uri: str) -> str:
     return model_uri.removeprefix("s3://").partition("/")[0]
 
 
-class S3Requirer(ops.Object):
+class S3Requirer(RelationObserver):
     """Asks the related s3-integrator for credentials and reads what it gives."""
+
+    event_kinds = ("relation_created", "relation_changed", "relation_broken")
 
     def __init__(self, charm: ops.CharmBase, relation_name: str = RELATION_NAME):
         super().__init__(charm, relation_name)
-        self._charm = charm
-        self._relation_name = relation_name
 
     @property
     def declared(self) -> bool:
@@ -183,11 +184,8 @@ class S3Requirer(ops.Object):
 
     @property
     def events(self) -> tuple[ops.BoundEvent, ...]:
-        """The relation events after which the credentials may have changed."""
-        if not self.declared:
-            return ()
-        relation = self._charm.on[self._relation_name]
-        return (relation.relation_created, relation.relation_changed, relation.relation_broken)
+        """The relation's events, where the charm declares it."""
+        return super().events if self.declared else ()
 
     @property
     def _relation(self) -> ops.Relation | None:
