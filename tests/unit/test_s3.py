@@ -17,7 +17,9 @@ from tests.charms import REPRESENTATIVE, ThinCharm
 from tests.peer_units import Application
 from tests.unit import relation_schemas
 from tests.unit.conftest import MODEL_URI, container, running_container
+from tests.unit.fake_kube import FakeKube
 from tests.unit.fake_server import FakeModelServer
+from tests.unit.k8s_helpers import accel_context, image_resource, state
 
 MODEL = "s3://models/iris/v1"
 SECRET_KEY = "s3cr3t-never-shown"
@@ -246,3 +248,22 @@ def _secret_keys(app: Application) -> list[str | None]:
         _environment(state, REPRESENTATIVE).get("AWS_SECRET_ACCESS_KEY")
         for state in app.states.values()
     ]
+
+
+def test_serverless_mode_says_the_relation_is_unused(tmp_path: Path, kube: FakeKube):
+    accel = accel_context(tmp_path)
+    serverless = state(
+        {"deployment-mode": "serverless"}, resources=frozenset({image_resource(tmp_path)})
+    )
+    serverless = dataclasses.replace(serverless, relations={_s3(PLAIN)})
+    accel.run(accel.on.config_changed(), serverless)
+    kube.isvc_status = {"url": "http://isvc", "conditions": [{"type": "Ready", "status": "True"}]}
+
+    out = accel.run(accel.on.update_status(), serverless)
+
+    assert out.unit_status.message.endswith(
+        "ready at http://isvc; s3-credentials relation unused in serverless mode:"
+        " use a public model there"
+    )
+    predictor = kube.writes()[0].body["spec"]["predictor"]["containers"][0]
+    assert not any(variable["name"].startswith("AWS_") for variable in predictor["env"])
