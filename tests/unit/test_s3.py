@@ -265,5 +265,7 @@ def test_serverless_mode_says_the_relation_is_unused(tmp_path: Path, kube: FakeK
         "ready at http://isvc; s3-credentials relation unused in serverless mode:"
         " use a public model there"
     )
-    predictor = kube.writes()[0].body["spec"]["predictor"]["containers"][0]
+    applied = kube.writes()[0].body
+    assert applied is not None
+    predictor = applied["spec"]["predictor"]["containers"][0]
     assert not any(variable["name"].startswith("AWS_") for variable in predictor["env"])
