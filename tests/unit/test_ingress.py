@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -17,7 +16,7 @@ from tests.unit import relation_schemas
 from tests.unit.conftest import MODEL_URI, running_container
 from tests.unit.fake_kube import FakeKube
 from tests.unit.fake_server import FakeModelServer
-from tests.unit.k8s_helpers import accel_context, image_resource, state
+from tests.unit.k8s_helpers import serving_serverless
 
 URL = "http://ingress.example.com/serving-sklearn-server"
 
@@ -145,7 +144,6 @@ def test_relation_broken_drops_the_url(
 
 
 def test_serverless_withdraws_the_request_and_says_so(tmp_path: Path, kube: FakeKube):
-    accel = accel_context(tmp_path)
     relation = testing.Relation(
         "ingress",
         remote_app_name="traefik",
@@ -153,23 +151,11 @@ def test_serverless_withdraws_the_request_and_says_so(tmp_path: Path, kube: Fake
         local_app_data={"port": "8080", "model": '"kserve"', "name": '"x"'},
         local_unit_data={"host": '"x-0"'},
     )
-    serverless = state(
-        {"deployment-mode": "serverless"}, resources=frozenset({image_resource(tmp_path)})
-    )
-    serverless = dataclasses.replace(serverless, relations={relation})
-    accel.run(accel.on.config_changed(), serverless)
-    kube.isvc_status = {
-        "url": "http://isvc.example.com",
-        "conditions": [{"type": "Ready", "status": "True"}],
-    }
+    accel, serverless = serving_serverless(tmp_path, kube, {relation}, "http://isvc.example.com")
     out = accel.run(accel.on.relation_changed(relation), serverless)
     sent = out.get_relation(relation.id)
     assert dict(sent.local_app_data) == {}
-    assert dict(sent.local_unit_data).keys() <= {
-        "egress-subnets",
-        "ingress-address",
-        "private-address",
-    }
+    assert relation_schemas.decoded(sent.local_unit_data) == {}
     assert out.unit_status.message.endswith(
         f"ready at http://isvc.example.com; {ingress.SERVERLESS_NOTE}"
     )

@@ -19,7 +19,7 @@ from tests.unit import relation_schemas
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_kube import FakeKube
 from tests.unit.fake_server import FakeModelServer
-from tests.unit.k8s_helpers import accel_context, image_resource, state
+from tests.unit.k8s_helpers import serving_serverless
 
 MODEL = "s3://models/iris/v1"
 SECRET_KEY = "s3cr3t-never-shown"
@@ -251,13 +251,7 @@ def _secret_keys(app: Application) -> list[str | None]:
 
 
 def test_serverless_mode_says_the_relation_is_unused(tmp_path: Path, kube: FakeKube):
-    accel = accel_context(tmp_path)
-    serverless = state(
-        {"deployment-mode": "serverless"}, resources=frozenset({image_resource(tmp_path)})
-    )
-    serverless = dataclasses.replace(serverless, relations={_s3(PLAIN)})
-    accel.run(accel.on.config_changed(), serverless)
-    kube.isvc_status = {"url": "http://isvc", "conditions": [{"type": "Ready", "status": "True"}]}
+    accel, serverless = serving_serverless(tmp_path, kube, {_s3(PLAIN)}, "http://isvc")
 
     out = accel.run(accel.on.update_status(), serverless)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,10 @@ from tests.charms import BY_NAME, PROTEUS, REPRESENTATIVE, ThinCharm
 from tests.unit.conftest import MODEL_URI, running_container
 from tests.unit.fake_kube import FakeKube
 from tests.unit.fake_server import FakeModelServer
-from tests.unit.k8s_helpers import NAMESPACE, accel_context, image_resource, state
+from tests.unit.k8s_helpers import (
+    NAMESPACE,
+    serving_serverless,
+)
 from tests.unit.proteus_states import ECHO, repository_model
 
 URL = "http://ingress.example.com/serving-app"
@@ -94,17 +96,9 @@ def test_proteus_lists_each_models_path():
 
 
 def test_serverless_shows_the_inference_services_urls(tmp_path: Path, kube: FakeKube):
-    accel = accel_context(tmp_path)
-    serverless = state(
-        {"deployment-mode": "serverless"}, resources=frozenset({image_resource(tmp_path)})
+    accel, serverless = serving_serverless(
+        tmp_path, kube, {_ingress(URL)}, "https://isvc.example.com"
     )
-    serverless = dataclasses.replace(serverless, relations={_ingress(URL)})
-    accel.run(accel.on.config_changed(), serverless)
-    kube.isvc_status = {
-        "url": "https://isvc.example.com",
-        "address": {"url": f"http://isvc.{NAMESPACE}.svc.cluster.local"},
-        "conditions": [{"type": "Ready", "status": "True"}],
-    }
     accel.run(accel.on.action("show-endpoint"), serverless)
     assert accel.action_results is not None
     assert accel.action_results["inference-service-url"] == "https://isvc.example.com"
