@@ -103,7 +103,7 @@ def test_memory_table_gives_proc_and_metrics_figures_and_per_worker(
 def test_report_says_whether_the_machine_was_idle(
     capsys: pytest.CaptureFixture[str], others: float, verdict: str
 ):
-    busy = [replace(m, cpu=replace(m.cpu, machine=m.cpu.machine + others * 10)) for m in ROUNDS[2:]]
+    busy = [replace(m, cpu=replace(m.cpu, machine=m.cpu.machine + others * 5)) for m in ROUNDS[2:]]
     charm = measurement(CHARM_LABEL, 18_000, 5.0, 12.0, workers=2, others=others)
 
     report([*ROUNDS[:2], busy[0], charm], ceiling=None)
