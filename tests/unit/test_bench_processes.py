@@ -57,12 +57,13 @@ def test_tree_memory_sums_resident_and_proportional_sets(tmp_path: Path):
 
 
 def test_imported_from_asks_the_running_process(tmp_path: Path):
-    package = tmp_path / "sklearnserver"
-    package.mkdir()
+    package, elsewhere = tmp_path / "lib" / "sklearnserver", tmp_path / "work"
+    package.mkdir(parents=True)
+    elsewhere.mkdir()
     (package / "__init__.py").write_text("")
-    environment = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    environment = {**os.environ, "PYTHONPATH": str(package.parent)}
     process = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(30)"], env=environment, cwd=tmp_path
+        [sys.executable, "-c", "import time; time.sleep(30)"], env=environment, cwd=elsewhere
     )
     try:
         time.sleep(0.1)  # the process has its environment once exec'd
