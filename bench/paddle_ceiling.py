@@ -20,6 +20,7 @@ def paddle_ceiling(model_dir: Path, request: dict[str, Any], seconds: float) -> 
     """The predictor's rate on the request's rows (model.json + model.pdiparams)."""
     config = inference.Config(str(model_dir / "model.json"), str(model_dir / "model.pdiparams"))
     config.disable_gpu()
+    config.disable_glog_info()  # its optimisation passes would fill the report
     predictor = inference.create_predictor(config)
     source = predictor.get_input_handle(predictor.get_input_names()[0])
     target = predictor.get_output_handle(predictor.get_output_names()[0])
