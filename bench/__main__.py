@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench.arguments import BenchOptions, parse_args
 from bench.charm_cost import charm_cost
-from bench.comparison import Comparison, ComparisonError, ComparisonSkipped, commands_to_run
+from bench.comparison import Comparison, ComparisonError, ComparisonSkippedError, commands_to_run
 from bench.cpu import CpuSnapshot
 from bench.load import LoadError, Wrk
 from bench.metrics import resident_memory, scrape
@@ -102,7 +102,7 @@ def run(options: BenchOptions, scratch: Path) -> list[Measurement] | None:
 def main(argv: list[str]) -> int:
     try:
         options = parse_args(argv)
-    except ComparisonSkipped as skipped:
+    except ComparisonSkippedError as skipped:
         print(f"bench: {skipped}")
         return 0
     # kserve parses the command line of the process that imports it (kserve.model_server, by

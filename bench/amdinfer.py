@@ -25,7 +25,7 @@ from pathlib import Path
 
 from prometheus_client.samples import Sample
 
-from bench.comparison import CHARM_LABEL, UPSTREAM_LABEL, ComparisonError, ComparisonSkipped
+from bench.comparison import CHARM_LABEL, UPSTREAM_LABEL, ComparisonError, ComparisonSkippedError
 from bench.metrics import sample_sum
 from bench.processes import process_tree, read_processes
 from bench.servers import REPO_ROOT, Command, Endpoint, to_host
@@ -62,7 +62,7 @@ class AmdinferComparison:
 
     @classmethod
     def of(cls, runtime: Runtime, framework: str | None = None) -> AmdinferComparison:
-        """The comparison on the build of AMDINFER_PREFIX; ComparisonSkipped without one."""
+        """The comparison on the build of AMDINFER_PREFIX; ComparisonSkippedError without one."""
         if framework is not None:
             raise ComparisonError(f"--framework: {runtime.display_name} serves its echo model")
         try:
@@ -70,7 +70,7 @@ class AmdinferComparison:
         except AmdinferPrefixError as error:
             raise ComparisonError(str(error)) from error
         if not server.is_real:
-            raise ComparisonSkipped(
+            raise ComparisonSkippedError(
                 f"{runtime.name}: skipped, {AMDINFER_PREFIX_ENV} is not set: the bench measures"
                 " only a real amdinfer-server build (its install prefix;"
                 " rocks/proteus-server/README.md says how to build one), not the stand-in"
@@ -79,14 +79,17 @@ class AmdinferComparison:
 
     @property
     def model_name(self) -> str:
+        """The repository entry's name."""
         return MODEL_NAME
 
     @property
     def protocol(self) -> Protocol:
+        """KServe's v2 REST protocol, the one amdinfer speaks."""
         return "v2"
 
     @property
     def request_json(self) -> str:
+        """The echo request: 3 in, 4 out."""
         return json.dumps(ECHO_REQUEST)
 
     @property
@@ -96,9 +99,11 @@ class AmdinferComparison:
 
     @property
     def max_workers(self) -> None:
+        """amdinfer-server has no worker processes option."""
         return None
 
     def describe(self) -> list[str]:
+        """The model and the request."""
         return [
             f"model: the rock's echo repository entry with {self.server.prefix}/lib/libecho.so",
             f"request (v2): {self.request_json}",

@@ -55,7 +55,7 @@ class BenchOptions:
 
 
 def comparison_of(runtime_name: str, framework: str | None) -> Comparison:
-    """The runtime's comparison; ComparisonError (or ComparisonSkipped) says why there is none."""
+    """The runtime's comparison; ComparisonError or ComparisonSkippedError says why not."""
     if runtime_name not in COMPARED_RUNTIMES:
         known = "a runtime" if runtime_name in RUNTIMES else "an unknown runtime"
         raise ComparisonError(
@@ -80,7 +80,7 @@ def worker_counts(text: str) -> tuple[int, ...]:
 def parse_args(argv: list[str]) -> BenchOptions:
     """Parse and check the options; a bad one exits with argparse's usage and a clear message.
 
-    A runtime that cannot be measured on this machine as it is raises ComparisonSkipped.
+    A runtime that cannot be measured on this machine as it is raises ComparisonSkippedError.
     """
     parser = argparse.ArgumentParser(prog="python -m bench", description=DESCRIPTION)
     parser.add_argument(

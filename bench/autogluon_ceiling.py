@@ -15,7 +15,8 @@ from bench.ceilings import in_process_rate
 def autogluon_ceiling(model_dir: Path, request: dict[str, Any], seconds: float) -> float:
     """The predictor's rate on the request's rows, as a table with its feature names."""
     predictor = TabularPredictor.load(str(model_dir), verbosity=0)
-    table = pandas.DataFrame(get_predict_input(request), columns=predictor.features())
+    columns = pandas.Index(predictor.features())
+    table = pandas.DataFrame(get_predict_input(request), columns=columns)
 
     def predict() -> object:
         return predictor.predict(table)

@@ -32,8 +32,7 @@ IMPORTS = 5
 IMPORT_TIMEOUT_S = 120
 # Run in a fresh interpreter: the seconds `import charm` takes (the thin charm's module).
 TIME_IMPORT = (
-    "import time; start = time.perf_counter(); import charm;"
-    " print(time.perf_counter() - start)"
+    "import time; start = time.perf_counter(); import charm; print(time.perf_counter() - start)"
 )
 SHARED_SOURCE = ROOT / "charms" / "model-server-charm" / "src"
 

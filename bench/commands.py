@@ -38,8 +38,8 @@ from bench.servers import (
 from model_server_charm.config import CharmConfig
 from model_server_charm.families import family_for
 from model_server_charm.families.kserve_python.family import LAUNCHER_MODULE
-from model_server_charm.serverless import STORAGE_MOUNT
 from model_server_charm.runtimes import RUNTIMES, Example, Protocol, Runtime
+from model_server_charm.serverless import STORAGE_MOUNT
 from scripts.kserve_rocks import KServeRuntime, load_kserve_rocks
 from scripts.render_charms import juju_defaults
 
@@ -112,14 +112,17 @@ class KServeComparison:
 
     @property
     def model_name(self) -> str:
+        """The iris model's name."""
         return MODEL_NAME
 
     @property
     def protocol(self) -> Protocol:
+        """The example request's protocol."""
         return self.example.protocol
 
     @property
     def request_json(self) -> str:
+        """The example request, as sent."""
         return self.example.request_json
 
     @property
@@ -130,13 +133,13 @@ class KServeComparison:
 
     @property
     def max_workers(self) -> int:
-        """The charm's cap on `workers` with these options (runtimes.yaml and the option groups)."""
+        """The charm's cap on `workers` with these options (runtimes.yaml, the option groups)."""
         return self._config({}).max_workers()
 
     def describe(self) -> list[str]:
         """The model, the request, and what a single-worker default means."""
         lines = [
-            f"model: a {self.framework} iris model built here ({self.model.build})",
+            f"model: {self.framework} iris model built here ({self.model.build})",
             f"request ({self.protocol}): {self.request_json}",
         ]
         if self.model.request_of:
@@ -172,7 +175,7 @@ class KServeComparison:
         return f"{self.runtime.server_module} from {path}: {origin_kind(path)}"
 
     def served_count(self, samples: Sequence[Sample]) -> int:
-        """kserve's count of the model's predictions."""
+        """Kserve's count of the model's predictions."""
         return round(
             sample_sum(
                 samples,

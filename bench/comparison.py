@@ -28,14 +28,45 @@ class ComparisonError(ValueError):
     """The runtime or framework asked for is not one the bench can compare here."""
 
 
-class ComparisonSkipped(Exception):
+class ComparisonSkippedError(Exception):
     """The runtime can be compared, but not on this machine as it is (the reason)."""
 
 
-class Comparison(Protocol):
-    """One runtime's two commands, the model they serve and the request they get."""
+class Commands(Protocol):
+    """What the bench runs for one runtime: its commands and the charm's worker counts."""
 
-    runtime: Runtime
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime compared."""
+        ...
+
+    @property
+    def charm_workers(self) -> int | None:
+        """The worker processes of the charm's default command (None: no such option)."""
+        ...
+
+    @property
+    def max_workers(self) -> int | None:
+        """The most worker processes the charm runs with these options (None: no such option)."""
+        ...
+
+    def upstream_command(self, endpoint: Endpoint, scratch: Path) -> Command:
+        """Upstream's default command, as it runs on this machine."""
+        ...
+
+    def charm_command(
+        self, endpoint: Endpoint, scratch: Path, label: str = CHARM_LABEL, workers: int = 0
+    ) -> Command:
+        """The charm's command (with `workers` worker processes when not 0), on this machine."""
+        ...
+
+    def lever_commands(self, endpoint: Endpoint, scratch: Path) -> list[Command]:
+        """The steps from upstream's command to the charm's, one lever at a time."""
+        ...
+
+
+class Comparison(Commands, Protocol):
+    """One runtime's two commands, the model they serve and the request they get."""
 
     @property
     def model_name(self) -> str:
@@ -52,16 +83,6 @@ class Comparison(Protocol):
         """The request body, exactly as sent."""
         ...
 
-    @property
-    def charm_workers(self) -> int | None:
-        """The worker processes of the charm's default command (None: no such option)."""
-        ...
-
-    @property
-    def max_workers(self) -> int | None:
-        """The most worker processes the charm runs with these options (None: no such option)."""
-        ...
-
     def describe(self) -> list[str]:
         """What the run serves and sends, for the report's introduction."""
         ...
@@ -72,20 +93,6 @@ class Comparison(Protocol):
 
     def ceiling(self, model_dir: Path, seconds: float) -> float | None:
         """The framework's in-process rate on the request's rows (None: no such thing)."""
-        ...
-
-    def upstream_command(self, endpoint: Endpoint, scratch: Path) -> Command:
-        """Upstream's default command, as it runs on this machine."""
-        ...
-
-    def charm_command(
-        self, endpoint: Endpoint, scratch: Path, label: str = CHARM_LABEL, workers: int = 0
-    ) -> Command:
-        """The charm's command (with `workers` worker processes when not 0), on this machine."""
-        ...
-
-    def lever_commands(self, endpoint: Endpoint, scratch: Path) -> list[Command]:
-        """The steps from upstream's command to the charm's, one lever at a time."""
         ...
 
     def origin(self, pid: int) -> str:
@@ -103,7 +110,7 @@ def worker_label(workers: int) -> str:
 
 
 def commands_to_run(
-    comparison: Comparison,
+    comparison: Commands,
     endpoint: Endpoint,
     scratch: Path,
     worker_counts: Sequence[int],
@@ -132,8 +139,8 @@ def commands_to_run(
             )
         elif workers > cap:
             notes.append(
-                f"--workers {workers}: the charm runs {comparison.runtime.display_name} with at most"
-                f" {cap} (runtimes.yaml max-workers and the charm's options); not run"
+                f"--workers {workers}: the charm runs {comparison.runtime.display_name}"
+                f" with at most {cap} (runtimes.yaml max-workers and the charm's options); not run"
             )
         elif workers != default:
             label = worker_label(workers)

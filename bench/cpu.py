@@ -13,7 +13,14 @@ import resource
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.processes import CLOCK_TICKS, PROC, ProcessStat, cpu_seconds, process_tree, read_processes
+from bench.processes import (
+    CLOCK_TICKS,
+    PROC,
+    ProcessStat,
+    cpu_seconds,
+    process_tree,
+    read_processes,
+)
 
 # /proc/stat "cpu" columns that count as busy: user nice system (idle iowait) irq softirq steal.
 BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
@@ -97,7 +104,9 @@ class CpuSnapshot:
         """The processes outside the server's tree (and this one) that used most in between."""
         ours = self.tree | later.tree | {os.getpid()}
         used = [
-            OtherProcess(pid, process.name, (process.cpu_ticks - before.cpu_ticks) / CLOCK_TICKS / seconds)
+            OtherProcess(
+                pid, process.name, (process.cpu_ticks - before.cpu_ticks) / CLOCK_TICKS / seconds
+            )
             for pid, process in later.processes.items()
             if pid not in ours and (before := self.processes.get(pid)) is not None
         ]

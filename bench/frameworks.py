@@ -63,7 +63,9 @@ FRAMEWORKS = {
     "lightgbm": Framework(
         "bench.models.boosters:build_lightgbm", f"{CEILINGS}:lightgbm_ceiling", "lightgbm"
     ),
-    "pmml": Framework("bench.models.pmml:build_pmml", f"{CEILINGS}:pmml_ceiling", "jpmml_evaluator"),
+    "pmml": Framework(
+        "bench.models.pmml:build_pmml", f"{CEILINGS}:pmml_ceiling", "jpmml_evaluator"
+    ),
     "paddle": Framework(
         "tests.workload.models.paddle_iris:build_paddle",
         "bench.paddle_ceiling:paddle_ceiling",

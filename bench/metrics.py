@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
@@ -20,7 +20,7 @@ def scrape(base_url: str) -> list[Sample]:
     return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
 
 
-def sample_sum(samples: list[Sample], wanted: Callable[[Sample], bool]) -> float:
+def sample_sum(samples: Sequence[Sample], wanted: Callable[[Sample], bool]) -> float:
     """The sum of the samples `wanted` picks."""
     return sum(sample.value for sample in samples if wanted(sample))
 

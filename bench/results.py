@@ -17,7 +17,7 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Measurement:
-    """One server under load, what it held in memory, and whether /metrics counted what it served."""
+    """One server under load, its memory, and whether /metrics counted what it served."""
 
     command: Command
     result: LoadResult
@@ -129,7 +129,7 @@ def report_speed(measurements: list[Measurement]) -> None:
 
 
 def report_memory(measurements: list[Measurement]) -> None:
-    """The memory table: the server's tree from /proc for all, and its /metrics where it sums it."""
+    """The memory table: the server's tree from /proc, and its /metrics where it sums it."""
     print(
         f"\n{'command':<26}{'workers':>8}{'procs':>6}{'RSS MB':>8}{'PSS MB':>8}"
         f"{'/metrics MB':>12}{'RSS MB/worker':>14}"
@@ -166,7 +166,9 @@ def report_machine(measurements: list[Measurement]) -> None:
             " noisier than on an idle machine"
         )
     else:
-        print(f"The machine was otherwise idle (others under {IDLE_OTHERS_CORES} cores) throughout.")
+        print(
+            f"The machine was otherwise idle (others under {IDLE_OTHERS_CORES} cores) throughout."
+        )
 
 
 def report(measurements: list[Measurement], ceiling: float | None) -> None:
@@ -174,7 +176,7 @@ def report(measurements: list[Measurement], ceiling: float | None) -> None:
     report_speed(measurements)
     report_memory(measurements)
     print("\nservers that ran (read from each running process):")
-    for label, origin in dict((m.command.label, m.origin) for m in measurements).items():
+    for label, origin in {m.command.label: m.origin for m in measurements}.items():
         print(f"  {label}: {origin}")
     ratios = Ratios.of(measurements)
     rounds = len(ratios.rate_per_round)

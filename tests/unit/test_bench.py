@@ -10,20 +10,14 @@ import pytest
 from bench.arguments import parse_args
 from bench.commands import KServeComparison
 from bench.comparison import CHARM_LABEL, UPSTREAM_LABEL, ComparisonError
-from bench.cpu import CpuUse
-from bench.load import LoadResult
-from bench.processes import TreeMemory
-from bench.results import Measurement, Ratios, report
-from bench.servers import Command, Endpoint
+from bench.servers import Endpoint
 from model_server_charm.runtimes import RUNTIMES
 
 MODEL_DIR = Path("/srv/bench/model")
 ENDPOINT = Endpoint("iris", MODEL_DIR, 18080, 18081)
 PLACES = ("--model_name=iris", f"--model_dir={MODEL_DIR}")
 PORTS = ("--http_port=18080", "--grpc_port=18081")
-CHOICES = (
-    "choose one of sklearn, xgboost, lightgbm, pmml, paddle, predictive, autogluon, proteus"
-)
+CHOICES = "choose one of sklearn, xgboost, lightgbm, pmml, paddle, predictive, autogluon, proteus"
 MB = 1024 * 1024
 
 
@@ -34,6 +28,7 @@ def kserve(runtime: str, framework: str | None = None) -> KServeComparison:
 def test_default_options_compare_sklearn_under_the_default_load():
     options = parse_args([])
 
+    assert isinstance(options.comparison, KServeComparison)
     assert (options.comparison.runtime.name, options.comparison.framework) == (
         "sklearn",
         "sklearn",
@@ -58,6 +53,7 @@ def test_options_choose_the_runtime_framework_load_and_rounds():
 
     options = parse_args(argv)
 
+    assert isinstance(options.comparison, KServeComparison)
     assert (options.comparison.runtime.name, options.comparison.framework) == (
         "predictive",
         "lightgbm",

@@ -1,8 +1,9 @@
-"""The benchmark's proteus comparison: skipped without a real build, the two command lines with one."""
+"""The bench's proteus comparison: skipped without a real build, the two command lines with one."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from bench import amdinfer as bench_amdinfer
 from bench.amdinfer import WRAPPER, AmdinferComparison
 from bench.arguments import parse_args
 from bench.charm_cost import configured
-from bench.comparison import ComparisonSkipped
+from bench.comparison import ComparisonSkippedError
 from bench.servers import Endpoint
 from model_server_charm.runtimes import RUNTIMES
 from tests.workload import amdinfer_server
@@ -20,7 +21,7 @@ PROTEUS = RUNTIMES["proteus"]
 
 
 @pytest.fixture
-def prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An install prefix with the two files the bench looks for, and no compiling of the shim."""
     root = tmp_path / "prefix"
     for name in ("bin/amdinfer-server", "lib/libecho.so"):
@@ -37,7 +38,7 @@ def test_without_a_real_build_proteus_is_skipped_with_the_reason(monkeypatch: py
     monkeypatch.delenv(amdinfer_server.AMDINFER_PREFIX_ENV, raising=False)
     amdinfer_server.amdinfer_server.cache_clear()
 
-    with pytest.raises(ComparisonSkipped) as skipped:
+    with pytest.raises(ComparisonSkippedError) as skipped:
         parse_args(["--runtime", "proteus"])
 
     assert str(skipped.value).startswith(

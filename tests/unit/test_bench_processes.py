@@ -78,7 +78,10 @@ def test_imported_from_asks_the_running_process(tmp_path: Path):
 @pytest.mark.parametrize(
     ("path", "kind"),
     [
-        ("{checkout}/sklearnserver/sklearnserver/__init__.py", "upstream's own server (KSERVE_PYTHON_DIR)"),
+        (
+            "{checkout}/sklearnserver/sklearnserver/__init__.py",
+            "upstream's own server (KSERVE_PYTHON_DIR)",
+        ),
         (f"{STANDINS}/sklearnserver/__init__.py", "the workload tests' stand-in"),
         ("/usr/lib/python3/dist-packages/sklearnserver/__init__.py", "installed"),
     ],

@@ -34,7 +34,9 @@ def measurement(
     result = LoadResult(requests, 10.0, p50_ms, p99_ms, socket_errors=0, bad_status=0)
     busy = (OtherProcess(42, "busy", others),) if others else ()
     cpu = CpuUse(10.0, 9.0, 5.0, 14.0 + others * 10, busy)
-    command = Command(label, ("server",), workers=workers, tree_memory_metric=label != UPSTREAM_LABEL)
+    command = Command(
+        label, ("server",), workers=workers, tree_memory_metric=label != UPSTREAM_LABEL
+    )
     memory = TreeMemory(workers + 1, resident_mb * MB, resident_mb * MB // 2)
     metrics = resident_mb * MB if command.tree_memory_metric else None
     return Measurement(command, result, cpu, requests, requests, 32, memory, metrics, "here")
