@@ -165,11 +165,15 @@ def running_server(
     model_dir: Path,
     scratch: Path,
     ready_timeout_s: float = READY_TIMEOUT_S,
+    relations: tuple[testing.RelationBase, ...] = (),
 ) -> Generator[RunningCharmServer]:
-    """Start the server the charm plans for `options` (plus free ports and `model_dir`)."""
+    """Start the server the charm plans for `options` (plus free ports and `model_dir`).
+
+    `relations` are the charm's relations when it writes the plan (s3-credentials).
+    """
     config = charm_options(model_dir, **options)
     port, grpc_port = int(config["http-port"]), int(config["grpc-port"])
-    plan = charm_plan(charm, config)
+    plan = charm_plan(charm, config, relations)
     paths = rock_paths_on_host(scratch)
     interpreter, *arguments = plan.argv
     assert interpreter == "python3", f"the charm's command starts with {interpreter!r}"
