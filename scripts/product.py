@@ -74,6 +74,9 @@ class PublishedCharm:
 
     charm: Charm
     channel: str
+    # Whether a deployment must trust the application (it manages Kubernetes objects).
+    trust: bool
+    # Its own Terraform module ("" when it publishes none).
     terraform_module: str
     # Whether the module deploys the application trusted (it has no `trust` input).
     terraform_module_trusts: bool
@@ -146,6 +149,7 @@ def published_charms() -> dict[str, PublishedCharm]:
                 resources={},
             ),
             channel=entry["channel"],
+            trust=entry["trust"],
             terraform_module=entry["terraform-module"],
             terraform_module_trusts=entry["terraform-module-trusts"],
             terraform_module_inputs=frozenset(entry["terraform-module-inputs"]),

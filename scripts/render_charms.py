@@ -132,6 +132,7 @@ def readme(runtime: Runtime, charmcraft: dict[str, Any]) -> str:
         options=charmcraft["config"]["options"],
         actions=charmcraft["actions"],
         relations=relations,
+        relation_names={endpoint for endpoint, _ in relations},
     )
 
 

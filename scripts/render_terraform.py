@@ -13,11 +13,9 @@ when a committed file differs from its rendering.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +30,18 @@ from scripts.product import (
     published_charms,
 )
 from scripts.rendering import ROOT, render_template, write_or_check
+from scripts.terraform_relations import (
+    BundleError,
+    endpoint_output_key,
+    hcl,
+    relations,
+    switched_overlays,
+)
 
 TERRAFORM = ROOT / "terraform"
 TEMPLATES = TERRAFORM / "templates"
 BUNDLE = ROOT / "bundle.yaml"
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-
-
-def hcl(value: Any) -> str:
-    """A scalar as an HCL literal (a string never interpolates)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(str(value)).replace("${", "$${").replace("%{", "%%{")
 
 
 def hcl_key(name: str) -> str:
@@ -57,11 +53,6 @@ def aligned(pairs: list[tuple[str, str]], indent: int) -> str:
     """`key = value` lines with the equals signs lined up, as `terraform fmt` does."""
     width = max((len(key) for key, _ in pairs), default=0)
     return "\n".join(f"{' ' * indent}{key.ljust(width)} = {value}" for key, value in pairs)
-
-
-def endpoint_output_key(name: str) -> str:
-    """The key of an endpoint in a charm module's `provides`/`requires` output."""
-    return name.replace("-", "_")
 
 
 def endpoint_map(endpoints: Mapping[str, Endpoint]) -> str:
@@ -109,56 +100,6 @@ def charm_module(charm: Charm) -> dict[Path, str]:
     return files
 
 
-@dataclass(frozen=True)
-class Side:
-    """One application's end of a juju_integration: the module and the endpoint expression."""
-
-    app: str
-    endpoint: str
-
-
-@dataclass(frozen=True)
-class Relation:
-    """A bundle relation as a juju_integration."""
-
-    name: str
-    sides: tuple[Side, Side]
-
-
-class BundleError(Exception):
-    """bundle.yaml names something no charm here or in published_charms.yaml has."""
-
-
-def _endpoint(charm: Charm, name: str) -> Endpoint:
-    if name not in charm.endpoints:
-        raise BundleError(f"{charm.name} has no endpoint {name}")
-    return charm.endpoints[name]
-
-
-def _side(app: str, endpoint: str, charm: Charm, ours: bool) -> Side:
-    found = _endpoint(charm, endpoint)
-    if ours:
-        return Side(app, f"module.{app}.{found.role}.{endpoint_output_key(endpoint)}")
-    return Side(app, hcl(endpoint))
-
-
-def relations(
-    bundle: Mapping[str, Any], charms: Mapping[str, Charm], ours: set[str]
-) -> list[Relation]:
-    """The bundle's relations between the applications in `charms` (by application)."""
-    found: dict[str, Relation] = {}
-    for pair in bundle.get("relations") or []:
-        ends = [str(end).partition(":")[::2] for end in pair]
-        if not all(app in charms for app, _ in ends):
-            continue
-        first, second = (_side(app, end, charms[app], app in ours) for app, end in ends)
-        name = endpoint_output_key(f"{ends[0][0]}_{ends[0][1]}")
-        if name in found:
-            raise BundleError(f"two relations would both be juju_integration.{name}")
-        found[name] = Relation(name, (first, second))
-    return list(found.values())
-
-
 def product_module(
     bundle: Mapping[str, Any], ours: Mapping[str, Charm], published: Mapping[str, PublishedCharm]
 ) -> dict[Path, str]:
@@ -198,6 +139,7 @@ def product_module(
         "channel": channels.pop(),
         "cos_channel": cos_channels.pop(),
         "app_names": aligned([(app, f"module.{app}.app_name") for app in charms], 4),
+        "overlays": switched_overlays(charms, ours, published),
     }
     files = {
         directory / name: render_template(TEMPLATES / "product" / f"{name}.j2", FILTERS, **context)

@@ -26,6 +26,11 @@ TERRAFORM = ROOT / "terraform"
 HCL_OPTIONS = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
 # A reference in an HCL expression (python-hcl2 keeps expressions as "${...}" text).
 MODULE_OUTPUT = re.compile(r"\$\{module\.([\w-]+)\.([\w.]+)\}")
+# An application of a switched overlay: `module.<label>[0].app_name` or
+# `juju_application.<label>[0].name`.
+SWITCHED_NAME = re.compile(r"\$\{(?:module|juju_application)\.([\w-]+)\[0\]\.(?:app_name|name)\}")
+# `count = var.<switch> ? 1 : 0`: deployed only with that input true.
+SWITCH = re.compile(r"\$\{var\.(\w+) \? 1 : 0\}")
 VARIABLE = re.compile(r"\$\{var\.(\w+)\}")
 BUNDLE_OPTIONS = re.compile(r"local\.options\.([\w-]+)")
 
@@ -143,13 +148,27 @@ def _bundle_options_key(config: str) -> str:
     return found.group(1)
 
 
-def from_terraform(directory: Path = TERRAFORM / "product") -> Deployment:
-    """The product module's deployment, with every variable at its default."""
+def _switched_on(body: dict[str, Any], switches: frozenset[str]) -> bool:
+    """Whether a block is deployed: it has no `count`, or its switch is among `switches`."""
+    if "count" not in body:
+        return True
+    found = SWITCH.fullmatch(str(body["count"]))
+    if found is None:
+        raise ValueError(f"count = {body['count']} is not `var.<switch> ? 1 : 0`")
+    return found.group(1) in switches
+
+
+def from_terraform(
+    directory: Path = TERRAFORM / "product", switches: frozenset[str] = frozenset()
+) -> Deployment:
+    """The product module's deployment, every variable at its default but the `switches` (true)."""
     product = module_files(directory)
     published = {entry.terraform_module: entry for entry in published_charms().values()}
     applications: dict[str, Application] = {}
-    by_module: dict[str, str] = {}
+    by_label: dict[str, str] = {}
     for label, call in product["module"].items():
+        if not _switched_on(call, switches):
+            continue
         source = call["source"]
         if source in published:
             charm, trust = published[source].charm.name, published[source].terraform_module_trusts
@@ -159,7 +178,7 @@ def from_terraform(directory: Path = TERRAFORM / "product") -> Deployment:
             trust = call["trust"]
             options = product["locals"]["options"][_bundle_options_key(call["config"])]
         name = call["app_name"]
-        by_module[label] = name
+        by_label[label] = name
         applications[name] = Application(
             name=name,
             charm=charm,
@@ -168,13 +187,27 @@ def from_terraform(directory: Path = TERRAFORM / "product") -> Deployment:
             options=options,
             resources=product["variable"]["resources"]["default"].get(name, {}),
         )
+    for label, body in product["resource"].get("juju_application", {}).items():
+        if _switched_on(body, switches):
+            by_label[label] = body["name"]
+            charm_block = body["charm"][0]
+            applications[body["name"]] = Application(
+                name=body["name"],
+                charm=charm_block["name"],
+                channel=charm_block["channel"],
+                trust=body["trust"],
+                options={},
+                resources={},
+            )
     relations: list[tuple[Endpoint, Endpoint]] = []
     for body in product["resource"].get("juju_integration", {}).values():
+        if not _switched_on(body, switches):
+            continue
         first, second = body["application"]
         relations.append(
             (
-                _terraform_endpoint(directory, product, by_module, first),
-                _terraform_endpoint(directory, product, by_module, second),
+                _terraform_endpoint(directory, product, by_label, first),
+                _terraform_endpoint(directory, product, by_label, second),
             )
         )
     return Deployment(applications, relations)
@@ -184,9 +217,9 @@ def _terraform_endpoint(
     directory: Path, product: dict[str, Any], by_module: dict[str, str], side: dict[str, Any]
 ) -> Endpoint:
     """An integration's application block as (application, endpoint name)."""
-    name = MODULE_OUTPUT.fullmatch(side["name"])
-    if name is None or name.group(2) != "app_name":
-        raise ValueError(f"an integration names {side['name']}, not a module's app_name")
+    name = MODULE_OUTPUT.fullmatch(side["name"]) or SWITCHED_NAME.fullmatch(side["name"])
+    if name is None or (name.re is MODULE_OUTPUT and name.group(2) != "app_name"):
+        raise ValueError(f"an integration names {side['name']}, not an application's name")
     endpoint = side["endpoint"]
     reference = MODULE_OUTPUT.fullmatch(endpoint)
     if reference is not None:

@@ -412,3 +412,285 @@ resource "juju_integration" "grafana_grafana_source" {
     endpoint = "grafana-source"
   }
 }
+
+# traefik-k8s (overlays/ingress.yaml) when ingress is true: its own module.
+module "traefik" {
+  count      = var.ingress ? 1 : 0
+  source     = "git::https://github.com/canonical/traefik-k8s-operator//terraform?ref=rev298"
+  model_uuid = var.model_uuid
+  app_name   = "traefik"
+  channel    = "latest/stable"
+  units      = 1
+  config     = lookup(var.config, "traefik", {})
+}
+
+resource "juju_integration" "sklearn_ingress" {
+  count      = var.ingress ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.sklearn.app_name
+    endpoint = module.sklearn.requires.ingress
+  }
+
+  application {
+    name     = module.traefik[0].app_name
+    endpoint = "ingress"
+  }
+}
+
+resource "juju_integration" "xgboost_ingress" {
+  count      = var.ingress ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.xgboost.app_name
+    endpoint = module.xgboost.requires.ingress
+  }
+
+  application {
+    name     = module.traefik[0].app_name
+    endpoint = "ingress"
+  }
+}
+
+resource "juju_integration" "lightgbm_ingress" {
+  count      = var.ingress ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.lightgbm.app_name
+    endpoint = module.lightgbm.requires.ingress
+  }
+
+  application {
+    name     = module.traefik[0].app_name
+    endpoint = "ingress"
+  }
+}
+
+resource "juju_integration" "pmml_ingress" {
+  count      = var.ingress ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.pmml.app_name
+    endpoint = module.pmml.requires.ingress
+  }
+
+  application {
+    name     = module.traefik[0].app_name
+    endpoint = "ingress"
+  }
+}
+
+resource "juju_integration" "paddle_ingress" {
+  count      = var.ingress ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.paddle.app_name
+    endpoint = module.paddle.requires.ingress
+  }
+
+  application {
+    name     = module.traefik[0].app_name
+    endpoint = "ingress"
+  }
+}
+
+resource "juju_integration" "huggingface_ingress" {
+  count      = var.ingress ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.huggingface.app_name
+    endpoint = module.huggingface.requires.ingress
+  }
+
+  application {
+    name     = module.traefik[0].app_name
+    endpoint = "ingress"
+  }
+}
+
+resource "juju_integration" "predictive_ingress" {
+  count      = var.ingress ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.predictive.app_name
+    endpoint = module.predictive.requires.ingress
+  }
+
+  application {
+    name     = module.traefik[0].app_name
+    endpoint = "ingress"
+  }
+}
+
+resource "juju_integration" "autogluon_ingress" {
+  count      = var.ingress ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.autogluon.app_name
+    endpoint = module.autogluon.requires.ingress
+  }
+
+  application {
+    name     = module.traefik[0].app_name
+    endpoint = "ingress"
+  }
+}
+
+resource "juju_integration" "proteus_ingress" {
+  count      = var.ingress ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.proteus.app_name
+    endpoint = module.proteus.requires.ingress
+  }
+
+  application {
+    name     = module.traefik[0].app_name
+    endpoint = "ingress"
+  }
+}
+
+# s3-integrator (overlays/s3.yaml) when s3_integrator is true: it publishes no module.
+resource "juju_application" "s3_integrator" {
+  count      = var.s3_integrator ? 1 : 0
+  model_uuid = var.model_uuid
+  name       = "s3-integrator"
+  units      = 1
+  trust      = false
+  config     = lookup(var.config, "s3-integrator", {})
+
+  charm {
+    name    = "s3-integrator"
+    channel = "1/stable"
+  }
+}
+
+resource "juju_integration" "sklearn_s3_credentials" {
+  count      = var.s3_integrator ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.sklearn.app_name
+    endpoint = module.sklearn.requires.s3_credentials
+  }
+
+  application {
+    name     = juju_application.s3_integrator[0].name
+    endpoint = "s3-credentials"
+  }
+}
+
+resource "juju_integration" "xgboost_s3_credentials" {
+  count      = var.s3_integrator ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.xgboost.app_name
+    endpoint = module.xgboost.requires.s3_credentials
+  }
+
+  application {
+    name     = juju_application.s3_integrator[0].name
+    endpoint = "s3-credentials"
+  }
+}
+
+resource "juju_integration" "lightgbm_s3_credentials" {
+  count      = var.s3_integrator ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.lightgbm.app_name
+    endpoint = module.lightgbm.requires.s3_credentials
+  }
+
+  application {
+    name     = juju_application.s3_integrator[0].name
+    endpoint = "s3-credentials"
+  }
+}
+
+resource "juju_integration" "pmml_s3_credentials" {
+  count      = var.s3_integrator ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.pmml.app_name
+    endpoint = module.pmml.requires.s3_credentials
+  }
+
+  application {
+    name     = juju_application.s3_integrator[0].name
+    endpoint = "s3-credentials"
+  }
+}
+
+resource "juju_integration" "paddle_s3_credentials" {
+  count      = var.s3_integrator ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.paddle.app_name
+    endpoint = module.paddle.requires.s3_credentials
+  }
+
+  application {
+    name     = juju_application.s3_integrator[0].name
+    endpoint = "s3-credentials"
+  }
+}
+
+resource "juju_integration" "huggingface_s3_credentials" {
+  count      = var.s3_integrator ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.huggingface.app_name
+    endpoint = module.huggingface.requires.s3_credentials
+  }
+
+  application {
+    name     = juju_application.s3_integrator[0].name
+    endpoint = "s3-credentials"
+  }
+}
+
+resource "juju_integration" "predictive_s3_credentials" {
+  count      = var.s3_integrator ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.predictive.app_name
+    endpoint = module.predictive.requires.s3_credentials
+  }
+
+  application {
+    name     = juju_application.s3_integrator[0].name
+    endpoint = "s3-credentials"
+  }
+}
+
+resource "juju_integration" "autogluon_s3_credentials" {
+  count      = var.s3_integrator ? 1 : 0
+  model_uuid = var.model_uuid
+
+  application {
+    name     = module.autogluon.app_name
+    endpoint = module.autogluon.requires.s3_credentials
+  }
+
+  application {
+    name     = juju_application.s3_integrator[0].name
+    endpoint = "s3-credentials"
+  }
+}
+

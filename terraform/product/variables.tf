@@ -29,3 +29,15 @@ variable "resources" {
   type        = map(map(string))
   default     = {}
 }
+
+variable "ingress" {
+  description = "Deploy traefik-k8s and relate every model server's ingress to it (overlays/ingress.yaml)."
+  type        = bool
+  default     = false
+}
+
+variable "s3_integrator" {
+  description = "Deploy s3-integrator and relate every KServe model server to it (overlays/s3.yaml); configure it with config = { s3-integrator = { endpoint = ..., bucket = ... } }."
+  type        = bool
+  default     = false
+}

@@ -24,6 +24,7 @@ from scripts.render_charms import charm_name, render
 from tests.charms import charm_config
 from tests.k8s_schemas import kserve_crd_problem
 from tests.unit.conftest import MODEL_URI
+from tests.unit.fake_kube import FakeKube
 
 ACCEL = dataclasses.replace(
     RUNTIMES["sklearn"], name="accel", display_name="accelerated test", hardware=("gpu", "fpga")
@@ -110,3 +111,21 @@ def state(
         resources=resources,
         planned_units=planned_units,
     )
+
+
+def serving_serverless(
+    tmp_path: Path, kube: FakeKube, relations: set[testing.RelationBase], url: str
+) -> tuple[testing.Context[AccelServerCharm], testing.State]:
+    """A leader in serverless mode with `relations`, whose InferenceService is Ready at `url`."""
+    accel = accel_context(tmp_path)
+    serverless = state(
+        {"deployment-mode": "serverless"}, resources=frozenset({image_resource(tmp_path)})
+    )
+    serverless = dataclasses.replace(serverless, relations=relations)
+    accel.run(accel.on.config_changed(), serverless)
+    kube.isvc_status = {
+        "url": url,
+        "address": {"url": f"http://isvc.{NAMESPACE}.svc.cluster.local"},
+        "conditions": [{"type": "Ready", "status": "True"}],
+    }
+    return accel, serverless

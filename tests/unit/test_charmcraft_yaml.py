@@ -182,7 +182,7 @@ def test_actions_are_well_formed_json_schema(path: pathlib.Path):
     # wired in), so check what Juju will check when the charm is deployed.
     actions: dict[str, dict[str, Any]] = _load(path)["actions"]
     family = family_for(_runtime_of(path))
-    assert set(actions) == {"predict", "smoke-test", *family.extra_actions()}
+    assert set(actions) == {"predict", "smoke-test", "show-endpoint", *family.extra_actions()}
     for name, action in actions.items():
         assert action.get("description"), f"action {name} has no description"
         params: dict[str, dict[str, Any]] = action.get("params", {})

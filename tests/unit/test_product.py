@@ -38,13 +38,19 @@ OVERLAYS = ROOT / "overlays"
 OURS = our_charms()
 PUBLISHED = published_charms()
 RUNTIME_OF = {charm_name(runtime): runtime for runtime in RUNTIMES.values()}
+# terraform/product's inputs that deploy an overlay (scripts/terraform_relations.py).
+SWITCHED = {"ingress": "ingress", "s3_integrator": "s3"}
 DEPLOYMENTS: dict[str, Deployment] = {
     "bundle": from_bundle(BUNDLE),
     **{
         f"bundle+{name}": from_bundle(with_overlay(BUNDLE, load_yaml(OVERLAYS / f"{name}.yaml")))
-        for name in ("serverless", "gpu", "fpga")
+        for name in ("serverless", "gpu", "fpga", "ingress", "s3")
     },
     "terraform": from_terraform(),
+    **{
+        f"terraform+{overlay}": from_terraform(switches=frozenset({switch}))
+        for switch, overlay in SWITCHED.items()
+    },
 }
 APPLICATIONS = [(name, app) for name, found in DEPLOYMENTS.items() for app in found.applications]
 RELATIONS = [
@@ -94,10 +100,11 @@ def test_application_is_a_known_charm_on_its_channel_and_trusted(deployment: str
     if charm.name in OURS:
         assert app.channel == RELEASE_CHANNEL
         assert RUNTIME_OF[charm.name].name == name
+        # Our charms set limits and create KServe objects through the Kubernetes API.
+        assert app.trust is True
     else:
         assert app.channel == PUBLISHED[charm.name].channel
-    # Our charms set limits and create KServe objects; COS manages Kubernetes objects.
-    assert app.trust is True
+        assert app.trust is PUBLISHED[charm.name].trust
 
 
 @pytest.mark.parametrize(("deployment", "name"), APPLICATIONS)
@@ -157,8 +164,10 @@ def test_every_model_server_is_scraped_and_graphed(deployment: str, name: str):
     assert frozenset({(grafana, "grafana-source"), (prometheus, "grafana-source")}) in related
 
 
-def test_terraform_deploys_what_the_bundle_deploys():
-    bundle, terraform = DEPLOYMENTS["bundle"], DEPLOYMENTS["terraform"]
+@pytest.mark.parametrize("overlay", ["", *SWITCHED.values()])
+def test_terraform_deploys_what_the_bundle_deploys(overlay: str):
+    suffix = f"+{overlay}" if overlay else ""
+    bundle, terraform = DEPLOYMENTS[f"bundle{suffix}"], DEPLOYMENTS[f"terraform{suffix}"]
     assert terraform.applications == bundle.applications
     assert {frozenset(pair) for pair in terraform.relations} == {
         frozenset(pair) for pair in bundle.relations
@@ -190,7 +199,7 @@ def test_product_module_passes_only_the_inputs_each_module_has():
             inputs = published[source].terraform_module_inputs
         else:
             inputs = set(read_charm_module(TERRAFORM / "product" / source)["variables"])
-        assert set(call) - {"source"} <= inputs, label
+        assert set(call) - {"source", "count"} <= inputs, label
 
 
 def test_local_overlay_names_the_packed_charm_and_rock_of_every_model_server():
@@ -225,6 +234,32 @@ def test_gpu_overlay_runs_huggingface_on_its_gpu_rock_with_one_gpu():
     assert rock is not None
     assert rock.name == "huggingfaceserver-gpu"
     assert app.options["gpu-count"] == 1
+
+
+def test_ingress_overlay_routes_every_model_server_through_traefik():
+    found = DEPLOYMENTS["bundle+ingress"]
+    traefik = _application_of(found, "traefik-k8s")
+    related = {frozenset(pair) for pair in found.relations}
+    for deployment, name in SERVERS:
+        if deployment == "bundle":
+            assert frozenset({(name, "ingress"), (traefik, "ingress")}) in related, name
+
+
+def test_s3_overlay_relates_every_server_that_downloads_with_kserve_storage():
+    found = DEPLOYMENTS["bundle+s3"]
+    integrator = _application_of(found, "s3-integrator")
+    related = {app for pair in found.relations for app, end in pair if end == "s3-credentials"} - {
+        integrator
+    }
+    declaring = {
+        name
+        for deployment, name in SERVERS
+        if deployment == "bundle"
+        and "s3-credentials" in OURS[found.applications[name].charm].endpoints
+    }
+    assert related == declaring
+    assert "proteus" not in declaring
+    assert "sklearn" in declaring
 
 
 def test_fpga_overlay_gives_proteus_one_fpga():

@@ -48,5 +48,5 @@ def test_the_storage_credentials_table_is_the_charms():
     rows = dict(re.findall(r"^\| `([a-z0-9-]+)` \| `(\w+)` \|", table.split("\n\n")[0], re.M))
     assert rows == {
         **credentials.ENVIRONMENT_VARIABLES,
-        credentials.GCS_CREDENTIALS_KEY: "GOOGLE_APPLICATION_CREDENTIALS",
+        **{key: variable for key, (_, variable) in credentials.CREDENTIAL_FILES.items()},
     }

@@ -116,7 +116,7 @@ def test_other_keys_block_and_change_nothing(
         " aws-endpoint-url, aws-default-region, aws-anonymous-credential, s3-verify-ssl,"
         " s3-user-virtual-bucket, s3-use-accelerate, azure-client-id, azure-client-secret,"
         " azure-tenant-id, azure-storage-access-key, hf-token, git-username, git-password,"
-        " gcs-credentials-json)"
+        " gcs-credentials-json, aws-ca-bundle)"
     )
     assert out.get_container("server").layers == before.layers
 

@@ -199,12 +199,13 @@ def charm_command(
     scratch: Path,
     prefix: tuple[str, ...] = (),
     environment: Mapping[str, str] | None = None,
+    relations: tuple[testing.RelationBase, ...] = (),
 ) -> tuple[CharmPlan, Command]:
-    """The charm's plan for `options`, and its command as it runs on this machine.
+    """The charm's plan for `options` (and `relations`), and its command as it runs here.
 
     `prefix` goes before the command (`taskset -c 1`), `environment` after the plan's.
     """
-    plan = charm_plan(charm, options)
+    plan = charm_plan(charm, options, relations)
     paths = rock_paths_on_host(scratch)
     interpreter, *arguments = plan.argv
     assert interpreter == "python3", f"the charm's command starts with {interpreter!r}"
@@ -226,13 +227,18 @@ def running_server(
     model_dir: Path,
     scratch: Path,
     ready_timeout_s: float = READY_TIMEOUT_S,
+    relations: tuple[testing.RelationBase, ...] = (),
     prefix: tuple[str, ...] = (),
     environment: Mapping[str, str] | None = None,
 ) -> Generator[RunningCharmServer]:
-    """Start the server the charm plans for `options` (plus free ports and `model_dir`)."""
+    """Start the server the charm plans for `options` (plus free ports and `model_dir`).
+
+    `relations` are the charm's relations when it writes the plan (s3-credentials);
+    `prefix` and `environment` as `charm_command` takes them.
+    """
     config = charm_options(model_dir, **options)
     port, grpc_port = int(config["http-port"]), int(config["grpc-port"])
-    plan, command = charm_command(charm, config, scratch, prefix, environment)
+    plan, command = charm_command(charm, config, scratch, prefix, environment, relations)
     endpoint = Endpoint(
         model_name=str(config.get("model-name", "model")),
         model_dir=model_dir,

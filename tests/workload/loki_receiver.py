@@ -13,16 +13,15 @@ does this receiver, which keeps every push for the test to read.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any
+
+from tests.workload.post_receiver import receiving_posts
 
 PUSH_PATH = "/loki/api/v1/push"
-MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,13 +45,18 @@ class LogLine:
 class LokiReceiver:
     """The pushes received so far; thread-safe."""
 
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}{PUSH_PATH}"
+    def __init__(self) -> None:
+        self.url = ""  # set once the server listens
         self._pushes: list[Push] = []
         self._lock = threading.Lock()
 
-    def record(self, push: Push) -> None:
+    def receive(self, headers: Any, body: Any) -> None:
         """Keep one push."""
+        push = Push(
+            content_type=headers.get("Content-Type", ""),
+            user_agent=headers.get("User-Agent", ""),
+            streams=body["streams"],
+        )
         with self._lock:
             self._pushes.append(push)
 
@@ -72,48 +76,10 @@ class LokiReceiver:
         ]
 
 
-class _PushServer(ThreadingHTTPServer):
-    """The HTTP server, holding the receiver its handlers record into."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _PushHandler)
-        self.receiver = LokiReceiver(self.server_address[1])
-
-
-class _PushHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        if self.path != PUSH_PATH or not 0 < length <= MAX_BODY_BYTES:
-            self.send_error(404 if self.path != PUSH_PATH else 400)
-            return
-        try:
-            body = json.loads(self.rfile.read(length))
-        except json.JSONDecodeError as error:
-            self.send_error(400, str(error))
-            return
-        cast(_PushServer, self.server).receiver.record(
-            Push(
-                content_type=self.headers.get("Content-Type", ""),
-                user_agent=self.headers.get("User-Agent", ""),
-                streams=body["streams"],
-            )
-        )
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the test reads what was pushed, not an access log."""
-
-
 @contextmanager
 def loki_receiver() -> Generator[LokiReceiver]:
-    """Listen on a free loopback port until the block ends."""
-    server = _PushServer()
-    thread = threading.Thread(target=server.serve_forever, name="loki-receiver", daemon=True)
-    thread.start()
-    try:
-        yield server.receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    """Listen on a free loopback port until the block ends; answer 204, as Loki does."""
+    receiver = LokiReceiver()
+    with receiving_posts(PUSH_PATH, receiver.receive, 204) as port:
+        receiver.url = f"http://127.0.0.1:{port}{PUSH_PATH}"
+        yield receiver

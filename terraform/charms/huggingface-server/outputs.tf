@@ -17,6 +17,9 @@ output "provides" {
 output "requires" {
   description = "The charm's required endpoints, by name (juju_integration endpoint values)."
   value = {
-    logging = "logging"
+    ingress        = "ingress"
+    logging        = "logging"
+    s3_credentials = "s3-credentials"
+    send_otlp      = "send-otlp"
   }
 }

@@ -17,6 +17,8 @@ output "provides" {
 output "requires" {
   description = "The charm's required endpoints, by name (juju_integration endpoint values)."
   value = {
-    logging = "logging"
+    ingress   = "ingress"
+    logging   = "logging"
+    send_otlp = "send-otlp"
   }
 }

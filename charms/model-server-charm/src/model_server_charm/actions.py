@@ -223,12 +223,32 @@ def well_formed_problem(document: Any, protocol: Protocol) -> str | None:
     return None
 
 
+def run_action(
+    event: ops.ActionEvent,
+    config: Callable[[], CharmConfig | ConfigError],
+    action: Callable[[CharmConfig], dict[str, Any]],
+) -> None:
+    """Run `action` on the valid configuration; any ActionFailedError is the action's failure."""
+    try:
+        configured = config()
+        if isinstance(configured, ConfigError):
+            raise ActionFailedError(f"the configuration is invalid: {configured}")
+        results = action(configured)
+    except ActionFailedError as error:
+        event.fail(bounded.shorten(str(error), bounded.ACTION_MESSAGE_BYTES))
+        return
+    event.set_results(results)
+
+
+ClientFactory = Callable[[CharmConfig], ModelServerClient]
+
+
 class ActionHandlers(ops.Object):
     """Runs the charm's actions — predict, smoke-test and its family's own — with bounded output.
 
-    `config` gives the validated configuration (or why it is invalid) and
-    `client` the server to talk to; any ActionFailedError becomes the action's
-    failure message, cut to what Juju can carry.
+    `config` gives the validated configuration (or why it is invalid), `client`
+    the server to talk to and `ingress_client` the same through the ingress URL
+    (smoke-test's `via-ingress`).
     """
 
     def __init__(
@@ -236,44 +256,33 @@ class ActionHandlers(ops.Object):
         charm: ops.CharmBase,
         family: ServerFamily,
         config: Callable[[], CharmConfig | ConfigError],
-        client: Callable[[CharmConfig], ModelServerClient],
+        client: ClientFactory,
+        ingress_client: ClientFactory,
     ):
         super().__init__(charm, "actions")
         self._charm = charm
         self._family = family
         self._config = config
         self._client = client
+        self._ingress_client = ingress_client
         charm.framework.observe(charm.on.predict_action, self._on_predict)
         charm.framework.observe(charm.on.smoke_test_action, self._on_smoke_test)
         for name in self._family.extra_actions():
             event: ops.BoundEvent = getattr(charm.on, name.replace("-", "_") + "_action")
             charm.framework.observe(event, self._on_family_action)
 
-    def _configured(self) -> CharmConfig:
-        config = self._config()
-        if isinstance(config, ConfigError):
-            raise ActionFailedError(f"the configuration is invalid: {config}")
-        return config
-
-    def _run(
-        self, event: ops.ActionEvent, action: Callable[[CharmConfig], dict[str, Any]]
-    ) -> None:
-        try:
-            results = action(self._configured())
-        except ActionFailedError as error:
-            event.fail(bounded.shorten(str(error), bounded.ACTION_MESSAGE_BYTES))
-            return
-        event.set_results(results)
-
     def _on_predict(self, event: ops.ActionEvent) -> None:
         def run(config: CharmConfig) -> dict[str, Any]:
             params = event.load_params(PredictParams, runtime=self._family.runtime)
             return predict(self._client(config), self._family, config, params)
 
-        self._run(event, run)
+        run_action(event, self._config, run)
 
     def _on_smoke_test(self, event: ops.ActionEvent) -> None:
-        self._run(event, lambda config: smoke_test(self._client(config), self._family, config))
+        client = self._ingress_client if event.params.get("via-ingress") else self._client
+        run_action(
+            event, self._config, lambda config: smoke_test(client(config), self._family, config)
+        )
 
     def _on_family_action(self, event: ops.ActionEvent) -> None:
         handler = self._family.extra_actions()[
@@ -286,4 +295,4 @@ class ActionHandlers(ops.Object):
             except (RequestRefusedError, ServerUnreachableError) as error:
                 raise ActionFailedError(str(error)) from error
 
-        self._run(event, run)
+        run_action(event, self._config, run)

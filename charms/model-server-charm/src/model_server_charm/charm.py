@@ -13,22 +13,30 @@ from functools import cached_property
 from typing import ClassVar
 
 import ops
+from cosl import JujuTopology
 
-from model_server_charm import actions, bounded, credentials, deployment, rolling, serverless
+from model_server_charm import (
+    actions,
+    bounded,
+    credentials,
+    deployment,
+    rolling,
+    serverless,
+    unit_status,
+)
 from model_server_charm.config import CharmConfig, ConfigError, ServerConfig
-from model_server_charm.credentials import CredentialsError, accepted_credentials
+from model_server_charm.credentials import CredentialsError
+from model_server_charm.endpoints import EndpointAction
 from model_server_charm.families import family_for
-from model_server_charm.kubernetes_problems import KubernetesProblemError
 from model_server_charm.layer import WORKLOAD_CONTAINER, ServerPlan
-from model_server_charm.observability import dashboards, logs, metrics
+from model_server_charm.observability import dashboards, logs, metrics, otlp
+from model_server_charm.relations import ingress, s3, storage_credentials
+from model_server_charm.relations.storage_credentials import StorageCredentials
 from model_server_charm.runtimes import Runtime
 from model_server_charm.server_client import ModelServerClient
 from model_server_charm.workload import Workload
 
 logger = logging.getLogger(__name__)
-
-# A status line, not a traceback: the whole reason is in the server's log.
-MAX_REASON_LENGTH = 200
 
 
 class ModelServerCharm(ops.CharmBase):
@@ -62,20 +70,33 @@ class ModelServerCharm(ops.CharmBase):
             self.on[WORKLOAD_CONTAINER].pebble_check_recovered,
         ):
             framework.observe(event, self._reconcile)
-        # One observer per observability relation; each names the events it needs.
+        # One observer per relation; each names the events it needs.
         self._metrics = metrics.MetricsEndpointProvider(self, self.runtime)
         self._dashboards = dashboards.GrafanaDashboardProvider(self, self.runtime)
         self._logs = logs.LogForwarder(self)
+        self._otlp = otlp.OtlpForwarder(self)
+        self._ingress = ingress.IngressRequirer(self)
+        self._s3 = s3.S3Requirer(self)
         for event in (
             self.on.leader_elected,  # the new leader (re)writes the application databags
             *self._metrics.events,
             *self._dashboards.events,
             *self._logs.events,
+            *self._otlp.events,
+            *self._ingress.events,
+            *self._s3.events,
         ):
             framework.observe(event, self._reconcile)
         framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
+        self._endpoints = EndpointAction(
+            self,
+            self.family,
+            lambda: self._config,
+            self._ingress.url,
+            lambda: self._deployment.inference_service(),
+        )
         self._actions = actions.ActionHandlers(
-            self, self.family, lambda: self._config, self._client
+            self, self.family, lambda: self._config, self._client, self._endpoints.ingress_client
         )
         # `stop` also comes with every pod restart: _on_removing checks the app is going.
         framework.observe(self.on.stop, self._on_removing)
@@ -93,29 +114,19 @@ class ModelServerCharm(ops.CharmBase):
             return error
 
     @cached_property
-    def _credentials(self) -> dict[str, str] | CredentialsError:
-        """The storage-credentials secret's content (empty when none is configured).
-
-        Read once per hook, like the configuration, or why it cannot be used.
-        """
+    def _credentials(self) -> StorageCredentials | CredentialsError:
+        """The server's storage credentials: the secret's, else the s3 relation's (per hook)."""
         config = self._config
-        secret = None if isinstance(config, ConfigError) else config.server.storage_credentials
-        if secret is None:
-            return {}
+        if isinstance(config, ConfigError):
+            return StorageCredentials({})
         try:
-            return accepted_credentials(secret.get_content(refresh=True))
+            secret = storage_credentials.read_secret(
+                config.server.storage_credentials, self.app.name
+            )
         except CredentialsError as error:
             return error
-        except ops.SecretNotFoundError:
-            return CredentialsError(
-                f"storage-credentials secret {secret.id} not found: create it with"
-                " `juju add-secret` and set its ID again"
-            )
-        except ops.ModelError:
-            return CredentialsError(
-                f"cannot read storage-credentials secret {secret.id}: run"
-                f" `juju grant-secret {secret.id} {self.app.name}`"
-            )
+        serverless_mode = config.server.deployment_mode == "serverless"
+        return storage_credentials.choose(secret, self._s3.connection(), serverless_mode)
 
     @cached_property
     def _local_model_ready(self) -> bool:
@@ -126,15 +137,7 @@ class ModelServerCharm(ops.CharmBase):
         """The server in this pod; in serverless mode, the InferenceService's cluster address."""
         if config.server.deployment_mode != "serverless":
             return self.family.local_client(config)
-        try:
-            address = self._deployment.inference_address()
-        except KubernetesProblemError as error:
-            raise actions.ActionFailedError(error.status.message) from error
-        if not address:
-            raise actions.ActionFailedError(
-                "the InferenceService has no address yet: wait for it to be ready (juju status)"
-            )
-        return ModelServerClient(address)
+        return ModelServerClient(self._endpoints.served_by_kserve().address)
 
     @cached_property
     def _deployment(self) -> deployment.Deployment:
@@ -142,19 +145,6 @@ class ModelServerCharm(ops.CharmBase):
         return deployment.Deployment(
             app=self.app.name, namespace=self.model.name, leader=self.unit.is_leader()
         )
-
-    def _image(self, config: CharmConfig) -> str:
-        """The rock the predictor runs: the `image` option, else the charm's OCI resource."""
-        if config.server.image:
-            return config.server.image
-        try:
-            path = self.model.resources.fetch(serverless.IMAGE_RESOURCE)
-        except (ops.ModelError, NameError) as error:
-            raise serverless.ImageResourceError(
-                f"no {serverless.IMAGE_RESOURCE} resource to run in serverless mode:"
-                " attach it (juju attach-resource) or set the image option"
-            ) from error
-        return serverless.image_from_resource(path)
 
     # --- reconcile --------------------------------------------------------------
 
@@ -164,22 +154,32 @@ class ModelServerCharm(ops.CharmBase):
         if isinstance(config, ConfigError):
             logger.warning("configuration is invalid, workload left as it is: %s", config)
             return
-        # Relation data needs no container: Prometheus and Grafana learn of the
-        # unit even while its pod is still starting.
+        # Relation data needs no container: Prometheus, Grafana and the ingress
+        # learn of the unit even while its pod is still starting.
+        serverless_mode = config.server.deployment_mode == "serverless"
         self._metrics.publish(config)
         self._dashboards.publish()
+        self._otlp.publish(
+            metrics.published_rules(self.runtime, config, JujuTopology.from_charm(self))
+        )
+        self._ingress.publish(config.server.http_port, serverless_mode)
+        self._s3.publish(str(config.value("model-uri") or ""))
         credentials = self._credentials
         if isinstance(credentials, CredentialsError):
             logger.warning("%s", credentials)
             return
-        if config.server.deployment_mode == "serverless":
+        if serverless_mode:
             self._reconcile_serverless(config)
         else:
-            self._reconcile_sidecar(config, credentials)
+            self._reconcile_sidecar(config, credentials.content)
 
     def _log_layers(self) -> dict[str, ops.pebble.LayerDict]:
-        layer = self._logs.layer(self.server.plan().log_targets)
-        return {logs.LAYER_NAME: layer} if layer else {}
+        planned = self.server.plan().log_targets
+        layers = {
+            logs.LAYER_NAME: self._logs.layer(planned),
+            otlp.LAYER_NAME: self._otlp.layer(planned, self.server.pebble_version()),
+        }
+        return {name: layer for name, layer in layers.items() if layer}
 
     def _reconcile_sidecar(self, config: CharmConfig, secret: dict[str, str]) -> None:
         """The server runs in this pod, whatever the Kubernetes side could do.
@@ -208,7 +208,7 @@ class ModelServerCharm(ops.CharmBase):
             server={self.runtime.service_name: self.family.layer(config, secret)},
             others=self._log_layers(),
             files=credentials.credential_files(secret),
-            managed_files=(credentials.GCS_CREDENTIALS_FILE,),
+            managed_files=credentials.MANAGED_FILES,
         )
 
     def _wanted_plan(self) -> ServerPlan | None:
@@ -217,7 +217,7 @@ class ModelServerCharm(ops.CharmBase):
         if isinstance(config, ConfigError) or isinstance(secret, CredentialsError):
             return None
         serverless = config.server.deployment_mode == "serverless"
-        return None if serverless else self._server_plan(config, secret)
+        return None if serverless else self._server_plan(config, secret.content)
 
     def _model_ready_now(self) -> bool:  # asked afresh: a rolling restart polls it
         config = self._config
@@ -228,7 +228,7 @@ class ModelServerCharm(ops.CharmBase):
         may_stop = self._deployment.reconcile_serverless(
             config,
             self.family.predictor(config),
-            lambda: self._image(config),
+            lambda: serverless.predictor_image(config.server.image, self.model.resources),
             lambda: self._local_model_ready,
         )
         if not self.server.can_connect():
@@ -250,7 +250,15 @@ class ModelServerCharm(ops.CharmBase):
             return
         serverless_mode = config.server.deployment_mode == "serverless"
         local_serving = serverless_mode and self._local_model_ready
-        workload_status = None if serverless_mode else self._workload_status(config)
+        workload_status = None
+        if not serverless_mode:
+            workload_status = unit_status.workload_status(
+                self.server,
+                self.family,
+                config,
+                ready=self._local_model_ready,
+                alone=self._rollout.alone(),
+            )
         served = self.family.served(config)
         kubernetes = self._deployment.status(config, served, local_serving)
         # Read last: the reads above may have met a Pebble fault. Of equal
@@ -262,35 +270,27 @@ class ModelServerCharm(ops.CharmBase):
             None if serverless_mode else self._rollout.status(),
             workload_status,
         )
+        notes = self._relation_notes(serverless_mode)
         for status in statuses:
+            status = unit_status.with_notes(status, notes)
             if status is not None:
                 event.add_status(bounded.status(status))
 
-    def _workload_status(self, config: CharmConfig) -> ops.StatusBase:
-        if not self.server.can_connect():
-            return ops.WaitingStatus("waiting for the server container (Pebble not ready)")
-        if (service := self.server.service()) is None:
-            return ops.WaitingStatus("waiting for the server to be configured")
-        if self._local_model_ready:
-            return ops.ActiveStatus(self._serving_message(config))
-        if failure := self.server.failure_reason(MAX_REASON_LENGTH):
-            return ops.WaitingStatus(f"model failed to load (Pebble retries): {failure}")
-        if not service.is_running():
-            current = service.current
-            state = current.value if isinstance(current, ops.pebble.ServiceStatus) else current
-            return ops.WaitingStatus(f"server is {state}; see juju debug-log")
-        if missing := self.family.missing_model(config):
-            return ops.BlockedStatus(missing)
-        loading = self.family.loading_message(config)
-        if self._rollout.alone():
-            loading += f"; {rolling.SINGLE_UNIT_NOTE}"
-        return ops.WaitingStatus(loading)
-
-    def _serving_message(self, config: CharmConfig) -> str:
-        message = self.family.serving_message(config)
-        if config.server.autoscaling_target and not config.server.autoscaling_active:
-            message += "; autoscaling-target inactive in sidecar mode"
-        return message
+    def _relation_notes(self, serverless_mode: bool) -> list[str]:
+        credentials = self._credentials
+        otlp_related = self._otlp.related
+        return unit_status.relation_notes(
+            ingress_url=self._ingress.url(),
+            ingress_inapplicable=self._ingress.related and serverless_mode,
+            unused_credentials=credentials.note
+            if isinstance(credentials, StorageCredentials)
+            else "",
+            log_path=otlp.log_path(
+                bool(self.model.relations[logs.RELATION_NAME]),
+                otlp_related,
+                self.server.pebble_version() if otlp_related else None,
+            ),
+        )
 
     # --- removal ------------------------------------------------------------------
 

@@ -98,8 +98,8 @@ class Cluster:
         except KubernetesProblemError as problem:
             raise self._record(problem.status) from problem
 
-    def inference_address(self) -> str:
-        """Where the InferenceService answers inside the cluster ('' while it has none).
+    def inference_service(self) -> InferenceServiceState | None:
+        """What KServe reports about the InferenceService (None: there is none).
 
         Raises KubernetesProblemError saying what to do when the API cannot tell.
         """
@@ -108,7 +108,7 @@ class Cluster:
         except KUBERNETES_ERRORS as error:
             status = problem_status(error, self.app, required=True)
             raise KubernetesProblemError(status or ops.WaitingStatus(describe(error))) from error
-        return InferenceServiceState.from_object(live).address if live is not None else ""
+        return InferenceServiceState.from_object(live) if live is not None else None
 
     def _fault(self, error: KubernetesError, *, required: bool) -> None:
         status = problem_status(error, self.app, required=required)

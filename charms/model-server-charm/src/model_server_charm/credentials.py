@@ -36,12 +36,24 @@ ENVIRONMENT_VARIABLES = {
     "git-username": "GIT_USERNAME",
     "git-password": "GIT_PASSWORD",
 }
-# gs://: a service-account key (JSON), written to a file Google's libraries read.
+# Keys whose value is a file's content: the file is written where only the server's
+# user reads it, and a variable names it.
+# gs://: a service-account key (JSON), for Google's libraries.
 GCS_CREDENTIALS_KEY = "gcs-credentials-json"
-# Where the server finds that key: only the server's user can read it.
 GCS_CREDENTIALS_FILE = "/etc/kserve/credentials/gcs.json"
+# s3:// over TLS with a private CA: the CA certificates (PEM), which kserve-storage
+# hands to boto3 as its trust store.
+S3_CA_BUNDLE_KEY = "aws-ca-bundle"
+S3_CA_BUNDLE_FILE = "/etc/kserve/credentials/s3-ca.pem"
+# Secret key -> (file, the variable naming it).
+CREDENTIAL_FILES = {
+    GCS_CREDENTIALS_KEY: (GCS_CREDENTIALS_FILE, "GOOGLE_APPLICATION_CREDENTIALS"),
+    S3_CA_BUNDLE_KEY: (S3_CA_BUNDLE_FILE, "AWS_CA_BUNDLE"),
+}
+# Every file the charm may have written: those the credentials no longer name are removed.
+MANAGED_FILES = tuple(path for path, _ in CREDENTIAL_FILES.values())
 
-ACCEPTED_KEYS = (*ENVIRONMENT_VARIABLES, GCS_CREDENTIALS_KEY)
+ACCEPTED_KEYS = (*ENVIRONMENT_VARIABLES, *CREDENTIAL_FILES)
 # Secret keys are short; this only keeps a secret with thousands of them readable.
 MAX_LISTED_KEYS_BYTES = 1024
 
@@ -68,22 +80,25 @@ def accepted_credentials(secret_content: dict[str, str]) -> dict[str, str]:
 def credential_environment(secret_content: dict[str, str]) -> dict[str, str]:
     """Turn storage-credential secret keys into the variables the storage libraries read.
 
-    Only the keys of `ENVIRONMENT_VARIABLES` become variables. A GCS
-    service-account key is a file for Google's libraries: its variable names
-    the file `credential_files` writes.
+    Only the keys of `ENVIRONMENT_VARIABLES` become variables. A key that is a
+    file's content (`CREDENTIAL_FILES`: a GCS service-account key, an S3 CA
+    bundle) becomes the variable naming the file `credential_files` writes.
     """
     environment = {
         ENVIRONMENT_VARIABLES[key]: value
         for key, value in secret_content.items()
         if key in ENVIRONMENT_VARIABLES
     }
-    if GCS_CREDENTIALS_KEY in secret_content:
-        environment["GOOGLE_APPLICATION_CREDENTIALS"] = GCS_CREDENTIALS_FILE
+    for key, (path, variable) in CREDENTIAL_FILES.items():
+        if key in secret_content:
+            environment[variable] = path
     return environment
 
 
 def credential_files(secret_content: dict[str, str]) -> dict[str, str]:
     """The files the server reads its credentials from: path -> content."""
-    if GCS_CREDENTIALS_KEY not in secret_content:
-        return {}
-    return {GCS_CREDENTIALS_FILE: secret_content[GCS_CREDENTIALS_KEY]}
+    return {
+        path: secret_content[key]
+        for key, (path, _) in CREDENTIAL_FILES.items()
+        if key in secret_content
+    }

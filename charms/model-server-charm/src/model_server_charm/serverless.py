@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import ops
 import yaml
 from lightkube import ApiError, Client
 from lightkube.generic_resource import create_namespaced_resource
@@ -137,6 +138,20 @@ def render_inference_service(
 
 class ImageResourceError(Exception):
     """The OCI image resource cannot be read; the message says what to do."""
+
+
+def predictor_image(image_option: str, resources: ops.Resources) -> str:
+    """The rock the predictor runs: the `image` option, else the charm's OCI resource."""
+    if image_option:
+        return image_option
+    try:
+        path = resources.fetch(IMAGE_RESOURCE)
+    except (ops.ModelError, NameError) as error:
+        raise ImageResourceError(
+            f"no {IMAGE_RESOURCE} resource to run in serverless mode:"
+            " attach it (juju attach-resource) or set the image option"
+        ) from error
+    return image_from_resource(path)
 
 
 def image_from_resource(path: Path) -> str:

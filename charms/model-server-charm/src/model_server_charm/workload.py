@@ -66,8 +66,6 @@ class Workload:
         """Whether Pebble in the container answers."""
         return self.container.can_connect()
 
-    # --- changes ---------------------------------------------------------------------
-
     def serve(self, plan: ServerPlan) -> bool:
         """Write the files, add the layers and replan: the server runs what the plan says.
 
@@ -147,6 +145,13 @@ class Workload:
             self._pebble_fault("cannot read the plan", error)
             return ops.pebble.Plan({})
 
+    def pebble_version(self) -> str | None:
+        """The version the container's Pebble reports (`v1.26.0`; None when it does not answer)."""
+        try:
+            return self.container.pebble.get_system_info().version
+        except ops.pebble.Error:  # not reachable: asked again next hook, nothing to report
+            return None
+
     def service(self) -> ops.pebble.ServiceInfo | None:
         """The server's service as Pebble reports it (None: not planned, or Pebble silent)."""
         try:
@@ -174,7 +179,6 @@ class Workload:
         return reason
 
     # --- the server's own files (a model repository) ----------------------------------
-
     def read_text(self, path: str, limit: int) -> str | None:
         """At most `limit` bytes of a file, as text (None: no such file, or Pebble failed).
 
@@ -237,7 +241,6 @@ class Workload:
             self._pebble_fault(f"cannot remove {path}", error)
 
     # --- internals ---------------------------------------------------------------------
-
     def _write_files(self, files: Mapping[str, str], managed_files: Iterable[str]) -> None:
         for path, content in files.items():
             self.container.push(

@@ -161,6 +161,10 @@ class ServerFamily(ABC):
         return ""
 
     @abstractmethod
+    def endpoint_paths(self, config: CharmConfig) -> dict[str, str]:
+        """The exact request paths of the configured model(s), by protocol (`show-endpoint`)."""
+
+    @abstractmethod
     def served(self, config: CharmConfig) -> str:
         """What is served, in a few words, for statuses."""
 

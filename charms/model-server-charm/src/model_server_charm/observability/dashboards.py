@@ -28,6 +28,7 @@ from typing import Any
 import ops
 from cosl import DashboardPath40UID, LZMABase64
 
+from model_server_charm.relation_observer import RelationObserver
 from model_server_charm.runtimes import Runtime
 
 RELATION_NAME = "grafana-dashboard"
@@ -79,24 +80,18 @@ def dashboards_data(runtime: Runtime, charm_name: str) -> dict[str, Any]:
     return {"templates": templates, "uuid": digest[:32]}
 
 
-class GrafanaDashboardProvider(ops.Object):
+class GrafanaDashboardProvider(RelationObserver):
     """Publishes the runtime's dashboards to every related Grafana (leader only).
 
     Like the other observers it only names its `events`; the charm's reconcile
     calls `publish`.
     """
 
+    event_kinds = ("relation_created", "relation_changed")
+
     def __init__(self, charm: ops.CharmBase, runtime: Runtime, relation_name: str = RELATION_NAME):
         super().__init__(charm, relation_name)
-        self._charm = charm
         self._runtime = runtime
-        self._relation_name = relation_name
-
-    @property
-    def events(self) -> tuple[ops.BoundEvent, ...]:
-        """The relation events after which the databag must be (re)written."""
-        relation = self._charm.on[self._relation_name]
-        return (relation.relation_created, relation.relation_changed)
 
     def publish(self) -> None:
         """Write the dashboards to every grafana-dashboard relation, if this unit leads."""

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import ops
 from cosl import JujuTopology
 
 from model_server_charm import bounded, validation
+from model_server_charm.relation_observer import RelationObserver
 
 RELATION_NAME = "logging"
 LAYER_NAME = "log-targets"
@@ -62,20 +63,18 @@ def push_url(endpoint: str) -> str:
     return url
 
 
-def target_name(loki_unit: str) -> str:
-    """The Pebble log target of one Loki unit (`loki/0` becomes `juju-logging-loki-0`)."""
-    return TARGET_PREFIX + loki_unit.replace("/", "-")
-
-
 def log_targets_layer(
     endpoints: dict[str, str],
     planned: Mapping[str, ops.pebble.LogTarget],
     topology: JujuTopology,
+    target_type: Literal["loki", "opentelemetry"] = "loki",
+    prefix: str = TARGET_PREFIX,
 ) -> ops.pebble.LayerDict:
-    """The layer pushing every service's logs to each Loki, and silencing departed ones.
+    """The layer pushing every service's logs to each endpoint, and silencing departed ones.
 
-    A target already silenced is left out: merging `-all` into it again would
-    grow its service list on every hook.
+    `endpoints` maps a remote unit or application to its URL; each becomes the
+    target `<prefix><name>` of `target_type`. A target already silenced is left
+    out: merging `-all` into it again would grow its service list on every hook.
     """
     labels = {
         "juju_model": topology.model,
@@ -85,39 +84,33 @@ def log_targets_layer(
         "juju_charm": topology.charm_name or "",
     }
     targets: dict[str, ops.pebble.LogTargetDict] = {
-        target_name(unit): {
+        prefix + name.replace("/", "-"): {
             "override": "replace",
-            "type": "loki",
+            "type": target_type,
             "location": url,
             "services": ["all"],
             "labels": labels,
         }
-        for unit, url in sorted(endpoints.items())
+        for name, url in sorted(endpoints.items())
     }
     for name, target in planned.items():
         silenced = target.services[-1:] == ["-all"]
-        if name.startswith(TARGET_PREFIX) and name not in targets and not silenced:
+        if name.startswith(prefix) and name not in targets and not silenced:
             targets[name] = {"override": "merge", "services": ["-all"]}
-    return {"summary": "Forward the server's logs to Loki", "log-targets": targets}
+    return {"summary": f"Forward the server's logs ({target_type})", "log-targets": targets}
 
 
-class LogForwarder(ops.Object):
+class LogForwarder(RelationObserver):
     """Keeps the container's Pebble log targets in step with the related Loki units.
 
     Like the other observers it only names its `events`; the charm's reconcile
     adds its `layer` to the container's plan once the container can be reached.
     """
 
+    event_kinds = ("relation_changed", "relation_departed", "relation_broken")
+
     def __init__(self, charm: ops.CharmBase, relation_name: str = RELATION_NAME):
         super().__init__(charm, relation_name)
-        self._charm = charm
-        self._relation_name = relation_name
-
-    @property
-    def events(self) -> tuple[ops.BoundEvent, ...]:
-        """The relation events after which the log targets may have changed."""
-        relation = self._charm.on[self._relation_name]
-        return (relation.relation_changed, relation.relation_departed, relation.relation_broken)
 
     def layer(self, planned: Mapping[str, ops.pebble.LogTarget]) -> ops.pebble.LayerDict | None:
         """The layer pointing the container's log targets at exactly the Loki units related now.

@@ -29,6 +29,7 @@ from cosl import JujuTopology
 
 from model_server_charm.config import CharmConfig
 from model_server_charm.observability import rules
+from model_server_charm.relation_observer import RelationObserver
 from model_server_charm.runtimes import Runtime
 
 RELATION_NAME = "metrics-endpoint"
@@ -60,13 +61,15 @@ def published_rules(
     return rules.alert_rules(runtime.alert_rules, topology, config.server.latency_alert_threshold)
 
 
-class MetricsEndpointProvider(ops.Object):
+class MetricsEndpointProvider(RelationObserver):
     """Publishes where each unit's metrics are and how to alert on them.
 
     It does not observe events itself: the charm runs its one reconcile on
     `events` and calls `publish` with the validated configuration, so a port
     change and a new relation go through the same path.
     """
+
+    event_kinds = ("relation_created", "relation_changed")
 
     def __init__(
         self,
@@ -76,17 +79,9 @@ class MetricsEndpointProvider(ops.Object):
         unit_address: Callable[[], str] = socket.getfqdn,
     ):
         super().__init__(charm, relation_name)
-        self._charm = charm
         self._runtime = runtime
-        self._relation_name = relation_name
         # The pod's FQDN is stable across pod restarts, its IP is not.
         self._unit_address = unit_address
-
-    @property
-    def events(self) -> tuple[ops.BoundEvent, ...]:
-        """The relation events after which the databags must be (re)written."""
-        relation = self._charm.on[self._relation_name]
-        return (relation.relation_created, relation.relation_changed)
 
     def publish(self, config: CharmConfig) -> None:
         """Write this unit's address and, on the leader, the job and rules, to every relation."""

@@ -113,6 +113,14 @@ class Amdinfer(ServerFamily):
         ]
         return Predictor(self.command(predictor), environment, trained_models=trained)
 
+    def endpoint_paths(self, config: CharmConfig) -> dict[str, str]:
+        """The v2 inference path of every model of the `models` option."""
+        names = [entry.name for entry in config.group(AmdinferOptions).entries]
+        return {
+            "ready": self.ready_path(config),
+            "v2": ", ".join(f"/v2/models/{name}/infer" for name in names) or "(no models set)",
+        }
+
     def served(self, config: CharmConfig) -> str:
         """The models, by name."""
         names = [entry.name for entry in config.group(AmdinferOptions).entries]

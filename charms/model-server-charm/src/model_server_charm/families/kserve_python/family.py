@@ -188,6 +188,18 @@ class KServePython(ServerFamily):
             " files there"
         )
 
+    def endpoint_paths(self, config: CharmConfig) -> dict[str, str]:
+        """Each protocol's path for the model: v1, v2, and the OpenAI routes where served."""
+        name = config.group(KServeModelOptions).model_name
+        paths = {"ready": ready_path(name)}
+        for protocol in self.runtime.protocols:
+            if protocol == "openai":
+                paths["openai-completions"] = OPENAI_COMPLETIONS_PATH
+                paths["openai-chat-completions"] = OPENAI_CHAT_PATH
+            else:
+                paths[protocol] = infer_path(name, protocol)
+        return paths
+
     def served(self, config: CharmConfig) -> str:
         """The model's name."""
         return config.group(KServeModelOptions).model_name
