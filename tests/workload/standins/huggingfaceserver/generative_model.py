@@ -1,4 +1,4 @@
-"""A causal language model on kserve's OpenAI-compatible routes, as upstream's Hugging Face backend.
+"""A causal language model on kserve's OpenAI routes, as upstream's Hugging Face backend.
 
 The answers follow upstream v0.20.0 field by field (measured with the same requests,
 tests/workload/test_huggingface_answers.py): greedy generation; the id a bare UUID; the
@@ -56,7 +56,7 @@ class HuggingfaceGenerativeModel(OpenAIChatAdapterModel):
     """Greedy generation with `transformers`' `generate`, one request at a time.
 
     Serves `/openai/v1/completions` (one string prompt) and
-    `/openai/v1/chat/completions`. Streaming is refused with 400.
+    `/openai/v1/chat/completions`. Streaming is refused (a 500 `OpenAIError`).
     """
 
     def __init__(
@@ -114,7 +114,7 @@ class HuggingfaceGenerativeModel(OpenAIChatAdapterModel):
             )
         if request.frequency_penalty is not None and request.frequency_penalty > 0:
             raise OpenAIError("'frequency_penalty' is not supported")
-        if request.n is not None and request.n > 1:
+        if request.n > 1:
             raise OpenAIError("'n' > 1 is not supported")
         stops = [request.stop] if isinstance(request.stop, str) else (request.stop or [])
         stop = StopSequences(
@@ -129,7 +129,7 @@ class HuggingfaceGenerativeModel(OpenAIChatAdapterModel):
         return Completion(
             id=str(uuid.uuid4()),
             created=int(time.time()),
-            model=request.model,
+            model=request.model or self.name,
             choices=[choice],
             usage=UsageInfo(
                 prompt_tokens=prompt_length,

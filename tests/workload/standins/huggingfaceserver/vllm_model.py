@@ -6,8 +6,8 @@ vLLM's CPU build (tests/workload/test_huggingface_answers.py), are vLLM's own: t
 as vLLM's detokenizer gives it, `finish_reason` and `stop_reason` vLLM's, ids
 `cmpl-`/`chatcmpl-` and 16 hex digits, vLLM's system fingerprint, the sampling vLLM's
 request types make (temperature 1 by default), `n` choices, and vLLM's own errors (a
-request over the context is a 500 `VLLMValidationError`). This model drives vLLM's engine (`AsyncLLM`) through its
-public API; streaming is refused with 400.
+request over the context is a 500 `VLLMValidationError`). This model drives vLLM's
+engine (`AsyncLLM`) through its public API; streaming is refused (a 500 `OpenAIError`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kserve.protocol.rest.openai import OpenAIGenerativeModel
 from kserve.protocol.rest.openai.errors import OpenAIError
@@ -30,11 +30,13 @@ from kserve.protocol.rest.openai.types import (
     UsageInfo,
 )
 from transformers import AutoConfig
+from vllm.config.model import ModelDType
 from vllm.engine.arg_utils import AsyncEngineArgs
 from vllm.entrypoints.serve.utils.fingerprint import get_system_fingerprint
 from vllm.model_executor.models import ModelRegistry
 from vllm.outputs import RequestOutput
 from vllm.v1.engine.async_llm import AsyncLLM
+
 
 def vllm_serves(model_path: Path | str, trust_remote_code: bool) -> bool:
     """Whether vLLM knows every architecture the model's config names (upstream's test)."""
@@ -52,11 +54,10 @@ class VLLMModel(OpenAIGenerativeModel):
         super().__init__(name)
         self.ready = False
         self.engine_args = AsyncEngineArgs(
-            model=str(model_path),
-            served_model_name=[name],
-            dtype=dtype,
-            max_model_len=max_model_len,
+            model=str(model_path), served_model_name=[name], dtype=cast("ModelDType", dtype)
         )
+        if max_model_len:  # else vLLM's default: the model's own context
+            self.engine_args.max_model_len = max_model_len
         self._engine: AsyncLLM | None = None
         self._fingerprint: str | None = None
 
@@ -94,7 +95,7 @@ class VLLMModel(OpenAIGenerativeModel):
         return Completion(
             id=f"cmpl-{_short_id()}",
             created=int(time.time()),
-            model=request.model,
+            model=request.model or self.name,
             choices=choices,
             system_fingerprint=self._fingerprint,
             usage=_usage(output),
@@ -125,7 +126,7 @@ class VLLMModel(OpenAIGenerativeModel):
         return ChatCompletion(
             id=f"chatcmpl-{_short_id()}",
             created=int(time.time()),
-            model=request.model,
+            model=request.model or self.name,
             choices=choices,
             system_fingerprint=self._fingerprint,
             usage=_usage(output),
