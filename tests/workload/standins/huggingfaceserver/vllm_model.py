@@ -93,12 +93,7 @@ class VLLMModel(OpenAIGenerativeModel):
             for choice in output.outputs
         ]
         return Completion(
-            id=f"cmpl-{_short_id()}",
-            created=int(time.time()),
-            model=request.model or self.name,
-            choices=choices,
-            system_fingerprint=self._fingerprint,
-            usage=_usage(output),
+            id=f"cmpl-{_short_id()}", choices=choices, **self._shared_fields(request, output)
         )
 
     async def create_chat_completion(  # pyright: ignore[reportIncompatibleMethodOverride]
@@ -124,13 +119,19 @@ class VLLMModel(OpenAIGenerativeModel):
             for choice in output.outputs
         ]
         return ChatCompletion(
-            id=f"chatcmpl-{_short_id()}",
-            created=int(time.time()),
-            model=request.model or self.name,
-            choices=choices,
-            system_fingerprint=self._fingerprint,
-            usage=_usage(output),
+            id=f"chatcmpl-{_short_id()}", choices=choices, **self._shared_fields(request, output)
         )
+
+    def _shared_fields(
+        self, request: CompletionRequest | ChatCompletionRequest, output: RequestOutput
+    ) -> dict[str, Any]:
+        """What a completion and a chat completion answer alike: time, model, usage."""
+        return {
+            "created": int(time.time()),
+            "model": request.model or self.name,
+            "system_fingerprint": self._fingerprint,
+            "usage": _usage(output),
+        }
 
     async def _generate(
         self,
