@@ -76,7 +76,7 @@ def test_cpu_torch_exactly_where_asked(rock: RockProject) -> None:
 
 
 def test_cpu_vllm_exactly_where_asked(rock: RockProject) -> None:
-    """vLLM is built for the CPU in rocks whose entry asks for it, before the check."""
+    """The CPU build of vLLM runs in rocks whose entry asks for it, before the check."""
     build = main_build(rock)
     builds = CPU_VLLM_BUILD in build
     assert builds == (spec_of(rock).vllm == "cpu")
