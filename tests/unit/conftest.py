@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
-from model_server_charm import k8s_resources, layer
+from model_server_charm import k8s_resources, layer, rolling
 from model_server_charm.charm import WORKLOAD_CONTAINER
 from model_server_charm.families import family_for
 from tests.charms import KSERVE_CHARMS, ThinCharm, charm_config
 from tests.unit.examples import CHARM_EXAMPLES, MODEL_URI, CharmExample
+from tests.unit.fake_amdinfer import FakeAmdinfer, serve_amdinfer
 from tests.unit.fake_kube import FakeKube
 from tests.unit.fake_server import FakeModelServer, serve_fake
 
@@ -55,6 +56,27 @@ def kube(monkeypatch: pytest.MonkeyPatch) -> FakeKube:
 def fake() -> Iterator[FakeModelServer]:
     with serve_fake() as server:
         yield server
+
+
+@pytest.fixture
+def amdinfer() -> Iterator[FakeAmdinfer]:
+    """The AMD Inference Server's REST API, faked on a loopback port (proteus)."""
+    with serve_amdinfer() as server:
+        yield server
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> testing.Mount:
+    """The proteus container's model repository, kept from one hook to the next."""
+    (tmp_path / "models").mkdir()
+    return testing.Mount(location="/mnt/models", source=tmp_path / "models")
+
+
+@pytest.fixture
+def instant_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rolling restart's drain and readiness waits, made instant."""
+    for name in ("DRAIN_SECONDS", "READY_WAIT_SECONDS", "POLL_SECONDS"):
+        monkeypatch.setattr(rolling, name, 0.0)
 
 
 @pytest.fixture

@@ -2,7 +2,10 @@
 
 Only what the charm calls, with the server's rules that matter to it: loads of
 repository entries and workers (a worker's endpoint is its lower-cased name),
-readiness of loaded models only, infer answering echo's rule (data + 1). It
+readiness of loaded models only, infer answering echo's rule (data + 1). What
+crashes the real server (DESIGN.md §4: an infer request without a JSON
+content type, with an empty body or invalid JSON, NaN included) is recorded in
+`crashes` and answered by closing the connection, as a segfault would. It
 also serves files (/files/<name>) for the charm to download models from.
 The workload tests run the full stand-in (tests/workload/standins/amdinfer).
 """
@@ -18,10 +21,14 @@ from typing import Any
 
 from tests.unit.fake_server import serving
 
+Reply = tuple[int, Any]
+# As amdinfer-server v0.4.0 answers it: the worker's name and platform, echo's output
+# tensor listed among the inputs (a bug of its serialisation), no outputs.
 ECHO_METADATA = {
-    "name": "cPlusPlus",
-    "platform": "cpu",
-    "inputs": [{"name": "", "datatype": "UINT32", "shape": [1]}],
+    "name": "CPlusPlus",
+    "versions": [],
+    "platform": "CPU",
+    "inputs": [{"name": "", "datatype": "UINT32", "shape": [1]}] * 2,
     "outputs": [],
 }
 
@@ -35,7 +42,13 @@ class FakeAmdinfer:
     # Repository entries that refuse to load, with the server's reason.
     broken: dict[str, str] = field(default_factory=dict[str, str])
     files: dict[str, bytes] = field(default_factory=dict[str, bytes])
+    # Workers whose load fails, with the server's answer (xmodel without an FPGA: 500, b"").
+    failing_workers: dict[str, Reply] = field(default_factory=dict[str, Reply])
+    # Answers given instead of the usual one, by path (e.g. GET /v2/models -> 500).
+    overrides: dict[str, Reply] = field(default_factory=dict[str, Reply])
     requests: list[tuple[str, str, Any]] = field(default_factory=list[tuple[str, str, Any]])
+    # Requests that crash the real server: (path, why).
+    crashes: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])
 
     @property
     def base_url(self) -> str:
@@ -49,9 +62,6 @@ class FakeAmdinfer:
             for method, path, _ in self.requests
             if method == "POST" and path.startswith(prefix)
         ]
-
-
-Reply = tuple[int, Any]
 
 
 def _get(fake: FakeAmdinfer, path: str) -> Reply:
@@ -75,6 +85,8 @@ def _post(fake: FakeAmdinfer, path: str, body: Any) -> Reply:
         return _repository(fake, parts[3], parts[-1])
     if parts[:2] == ["v2", "workers"]:
         endpoint = parts[2].lower()
+        if parts[-1] == "load" and parts[2] in fake.failing_workers:
+            return fake.failing_workers[parts[2]]
         if parts[-1] == "load":
             fake.loaded.add(endpoint)
             return 200, endpoint
@@ -82,8 +94,14 @@ def _post(fake: FakeAmdinfer, path: str, body: Any) -> Reply:
         return 200, b""
     if parts[:2] == ["v2", "models"] and parts[-1] == "infer":
         data = body["inputs"][0]["data"]
-        return 200, {"outputs": [{"name": "echo", "data": [value + 1 for value in data]}]}
+        return 200, {"outputs": [{"name": "echo", "data": [_plus_one(value) for value in data]}]}
     return 404, b""
+
+
+def _plus_one(value: Any) -> Any:
+    """Echo's rule on numbers; other data comes back as it went."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return value + 1 if is_number else value
 
 
 def _repository(fake: FakeAmdinfer, name: str, action: str) -> Reply:
@@ -94,6 +112,22 @@ def _repository(fake: FakeAmdinfer, name: str, action: str) -> Reply:
         return 400, {"error": fake.broken[name]}
     fake.loaded.add(name)
     return 200, b""
+
+
+def _strict_json(raw: bytes, content_type: str) -> tuple[Any, str | None]:
+    """The body and None, or None and why the real server would crash on it."""
+    if content_type.split(";")[0].strip() != "application/json":
+        return None, f"Content-Type {content_type!r}"
+    if not raw.strip():
+        return None, "empty body"
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return json.loads(raw, parse_constant=refuse), None
+    except ValueError as error:
+        return None, f"invalid JSON: {error}"
 
 
 def _encoded(body: Any) -> bytes:
@@ -117,13 +151,21 @@ def _handler(fake: FakeAmdinfer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             fake.requests.append(("GET", self.path, None))
-            self._reply(_get(fake, self.path))
+            self._reply(fake.overrides.get(self.path) or _get(fake, self.path))
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
-            body = json.loads(self.rfile.read(length) or b"null")
-            fake.requests.append(("POST", self.path, body))
-            self._reply(_post(fake, self.path, body))
+            raw = self.rfile.read(length)
+            body, crash = _strict_json(raw, self.headers.get("Content-Type", ""))
+            fake.requests.append(("POST", self.path, body if crash is None else raw))
+            if crash is not None and self.path.endswith("/infer"):
+                fake.crashes.append((self.path, crash))
+                self.close_connection = True  # the process is gone: no answer
+                return
+            if crash is not None:
+                self._reply((400, {"error": crash}))
+                return
+            self._reply(fake.overrides.get(self.path) or _post(fake, self.path, body))
 
     return Handler
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from ops import testing
 
+from model_server_charm import rolling
 from tests.charms import REPRESENTATIVE, ThinCharm
 from tests.unit.conftest import MODEL_URI, running_container
 from tests.unit.fake_server import FakeModelServer
@@ -95,9 +96,14 @@ CASES = [
         id="smoke-test-failure",
     ),
     pytest.param(blocked_status, 8192, "invalid config: model-name='mmm", LONG, id="blocked"),
-    # The status names the whole model-uri: 25 bytes of text before it.
+    # The status names the whole model-uri: 25 bytes of text before it, then a
+    # single unit's note.
     pytest.param(
-        waiting_status, 8192, "loading model model from s3://bucket/mmm", 200_025, id="waiting"
+        waiting_status,
+        8192,
+        "loading model model from s3://bucket/mmm",
+        200_025 + len(f"; {rolling.SINGLE_UNIT_NOTE}".encode()),
+        id="waiting",
     ),
 ]
 

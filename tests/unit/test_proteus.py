@@ -9,68 +9,24 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ops import testing
 
-from tests.charms import PROTEUS
-from tests.unit.fake_amdinfer import FakeAmdinfer, serve_amdinfer
+from tests.charms import PROTEUS, ThinCharm
+from tests.unit.fake_amdinfer import FakeAmdinfer
 from tests.unit.fake_kube import FakeKube, node
 from tests.unit.k8s_helpers import image_resource, require_kserve_crds
+from tests.unit.proteus_states import ECHO, ECHO_PAYLOAD, after, repository_model, state
 
 SEED_FPGA = "xilinx.com/fpga-xilinx_u250_gen3x16_xdma_shell_3_1-0"
-ECHO = {"name": "echo", "worker": "cplusplus", "parameters": {"model": "echo"}}
-ECHO_PAYLOAD = {"inputs": [{"name": "echo", "shape": [1], "datatype": "UINT32", "data": [3]}]}
-
-
-def repository_model(uri: str, name: str = "adder") -> dict[str, Any]:
-    tensor = {"name": "x", "datatype": "UINT32", "shape": [1]}
-    return {
-        "name": name,
-        "uri": uri,
-        "platform": "amdinfer_cpp",
-        "inputs": [tensor],
-        "outputs": [tensor],
-    }
 
 
 @pytest.fixture
-def ctx() -> testing.Context[Any]:
-    return testing.Context(PROTEUS.charm_type)
-
-
-@pytest.fixture
-def amdinfer() -> Iterator[FakeAmdinfer]:
-    with serve_amdinfer() as fake:
-        yield fake
-
-
-@pytest.fixture
-def repository(tmp_path: Path) -> testing.Mount:
-    """The container's model repository, kept from one hook to the next."""
-    (tmp_path / "models").mkdir()
-    return testing.Mount(location="/mnt/models", source=tmp_path / "models")
-
-
-def state(
-    port: int = 8998, mount: testing.Mount | None = None, /, **options: Any
-) -> testing.State:
-    server = testing.Container(
-        "server", can_connect=True, mounts={"models": mount} if mount else {}
-    )
-    return testing.State(leader=True, config={"http-port": port, **options}, containers={server})
-
-
-def after(out: testing.State, port: int, **options: Any) -> testing.State:
-    """The next hook's state: the same container (its files and plan), these options."""
-    return testing.State(
-        leader=True,
-        config={"http-port": port, **options},
-        containers={out.get_container("server")},
-    )
+def charm() -> ThinCharm:
+    return PROTEUS
 
 
 def test_the_plan_runs_amdinfer_serve_on_the_repository(ctx: testing.Context[Any]):
@@ -163,7 +119,7 @@ def test_smoke_test_sends_3_to_echo_and_gives_the_worker_back(
     [
         ({"inputs": [ECHO_PAYLOAD["inputs"][0]] * 2}, "echo", r"takes 1 input\(s\)"),
         ({"inputs": [{**ECHO_PAYLOAD["inputs"][0], "datatype": "FP32"}]}, "echo", "UINT32"),
-        ({"inputs": [{**ECHO_PAYLOAD["inputs"][0], "data": [1.5]}]}, "echo", "UINT32 value"),
+        ({"inputs": [{**ECHO_PAYLOAD["inputs"][0], "data": [1.5]}]}, "echo", "UINT32 integer"),
         ({"inputs": [{**ECHO_PAYLOAD["inputs"][0], "shape": [2]}]}, "echo", "as many elements"),
         (ECHO_PAYLOAD, "unknown", "unknown is not a ready model"),
     ],

@@ -8,6 +8,7 @@ locals {
     autoscaling-target      = "int"
     cpu                     = "string"
     deployment-mode         = "string"
+    download-limit-mib      = "int"
     fpga-count              = "int"
     fpga-resource           = "string"
     grpc-port               = "int"

@@ -102,7 +102,9 @@ def _answer_results(answer: ServerAnswer) -> dict[str, Any]:
 
 
 def _quoted(answer: ServerAnswer) -> str:
-    """The server's answer as a failure message quotes it."""
+    """The server's answer as a failure message quotes it (an empty one said so)."""
+    if not answer.body.strip():
+        return "an empty body (the reason, if any, is in the server's log)"
     return bounded.shorten(answer.body, bounded.QUOTED_ANSWER_BYTES)
 
 

@@ -156,12 +156,22 @@ def has_space_or_control(text: str) -> bool:
     return any(character.isspace() or not character.isprintable() for character in text)
 
 
+# The URI is shown in statuses and logs: credentials belong in a secret.
+CREDENTIALS_PROBLEM = "has credentials in it; put them in the storage-credentials secret"
+
+
+def has_credentials(uri: str) -> bool:
+    """Whether the URI's authority holds a user (and password): `https://user:pass@host/…`."""
+    _, separator, rest = uri.partition("://")
+    return bool(separator) and "@" in rest.partition("/")[0]
+
+
 def without_credentials(uri: str) -> str:
     """The URI with any user:password@ in its authority replaced by ***@, for messages."""
-    scheme, separator, rest = uri.partition("://")
-    authority, slash, path = rest.partition("/")
-    if not separator or "@" not in authority:
+    if not has_credentials(uri):
         return uri
+    scheme, _, rest = uri.partition("://")
+    authority, slash, path = rest.partition("/")
     return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
 
 
@@ -180,9 +190,8 @@ def model_uri_problem(uri: str) -> str | None:
     authority = uri[len(scheme) :].split("/", 1)[0]
     if not authority:
         return f"name the bucket or host after {scheme}"
-    if "@" in authority:
-        # The URI is shown in statuses and logs: credentials belong in a secret.
-        return "has credentials in it; put them in the storage-credentials secret"
+    if has_credentials(uri):
+        return CREDENTIALS_PROBLEM
     return None
 
 

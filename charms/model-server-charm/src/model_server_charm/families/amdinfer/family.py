@@ -18,7 +18,7 @@ from model_server_charm.bounded import quote
 from model_server_charm.config import CharmConfig
 from model_server_charm.credentials import credential_environment
 from model_server_charm.families.amdinfer import api
-from model_server_charm.families.amdinfer.models import MODEL_NAME
+from model_server_charm.families.amdinfer.models import REPOSITORY_NAME
 from model_server_charm.families.amdinfer.options import AmdinferOptions
 from model_server_charm.families.amdinfer.repository import ModelRepository
 from model_server_charm.families.base import ActionHandler, ServerFamily, Smoke
@@ -98,8 +98,9 @@ class Amdinfer(ServerFamily):
         self, workload: Workload, client: ModelServerClient, config: CharmConfig
     ) -> ops.StatusBase | None:
         """The models option's models in the repository and loaded, the others gone."""
-        repository = ModelRepository(workload, client, REPOSITORY)
-        return repository.converge(config.group(AmdinferOptions).entries)
+        options = config.group(AmdinferOptions)
+        repository = ModelRepository(workload, client, REPOSITORY, options.download_limit_bytes)
+        return repository.converge(options.entries)
 
     def predictor(self, config: CharmConfig) -> Predictor:
         """The server on KServe's port, told it is a multi-model server as KServe expects."""
@@ -120,6 +121,6 @@ class Amdinfer(ServerFamily):
 
 def _model_name(params: Mapping[str, Any]) -> str:
     name = str(params.get("name", ""))
-    if not MODEL_NAME.fullmatch(name):
+    if not REPOSITORY_NAME.fullmatch(name):
         raise RequestRefusedError(f"name={quote(name)}: a model of the repository (list-models)")
     return name

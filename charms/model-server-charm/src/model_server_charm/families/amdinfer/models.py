@@ -14,23 +14,35 @@
 
 Everything is validated at once, with the other options, and every value that
 reaches a file, a URL or the server is checked against an anchored pattern.
+The option is read in every hook, through `bounded.parse_yaml`: at most 64 KiB,
+8 levels deep, integers of at most 20 digits, only finite numbers, and no
+anchors, aliases or tags (a few hundred bytes of aliases expand to gigabytes).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from model_server_charm import bounded, validation
 from model_server_charm.bounded import quote
 
 # The option is read by the charm on every hook: a model list, not a model.
-MAX_MODELS_BYTES = 64 * 1024
+MODELS_LIMITS = bounded.JSONLimits(max_bytes=64 * 1024, max_depth=8, max_integer_digits=20)
 MAX_MODELS = 64
-# A repository directory, a TrainedModel and a URL path segment: DNS-label-like.
-MODEL_NAME = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?")
+# A model's name is a repository directory, a URL path segment and, in serverless
+# mode, a TrainedModel's name: Kubernetes wants an RFC 1123 subdomain (no '_', no
+# capitals) and KServe's TrainedModel webhook no '.', so an RFC 1123 label.
+MODEL_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+MODEL_NAME_RULE = (
+    "an RFC 1123 label, as Kubernetes names a TrainedModel: lowercase letters, digits and"
+    " '-', starting and ending with a letter or digit, at most 63"
+)
+# A repository directory as the actions load-model/unload-model name it (an
+# operator's, or KServe's model agent's): any safe URL path segment.
+REPOSITORY_NAME = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?")
 WORKER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 TENSOR_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -40,11 +52,14 @@ MODEL_URI = re.compile(
     r"(https?|gs|s3)://[A-Za-z0-9._~:@%+-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?|/[^\s\x00]*"
 )
 QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?([KMGTPE]i|[kMGTPE])?")
-# KServe v2 tensor types amdinfer reads.
+# The KServe v2 tensor types amdinfer-server v0.4.0 reads (its DataType: no STRING,
+# which it refuses at load with "Unknown datatype passed").
 DATATYPES = (
     "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
-    "FP16", "FP32", "FP64", "STRING", "BYTES",
+    "FP16", "FP32", "FP64", "BYTES",
 )  # fmt: skip
+# What a worker's parameter may be: jsoncpp (the server's parser) holds integers in 64 bits.
+MIN_PARAMETER_INT, MAX_PARAMETER_INT = -(2**63), 2**64 - 1
 MAX_DIMENSION = 2**31 - 1
 
 
@@ -94,12 +109,10 @@ def parse_models(text: str) -> tuple[ModelEntry, ...]:
     """The entries of `models`; raise ModelsError naming every problem."""
     if not text.strip():
         return ()
-    if len(text.encode()) > MAX_MODELS_BYTES:
-        raise ModelsError([f"models is over {MAX_MODELS_BYTES} bytes"])
     try:
-        document: Any = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ModelsError([f"models is not YAML or JSON: {quote(str(error))}"]) from error
+        document: Any = bounded.parse_yaml(text, MODELS_LIMITS, "models")
+    except bounded.JSONInputError as error:
+        raise ModelsError([str(error)]) from error
     if not isinstance(document, list) or len(document) > MAX_MODELS:
         raise ModelsError([f"models must be a list of at most {MAX_MODELS} entries"])
     entries: list[ModelEntry] = []
@@ -129,9 +142,7 @@ def _entry(raw: Any) -> ModelEntry:
     problems = [f"unknown key {quote(str(key))}" for key in raw if key not in KEYS]
     name = raw.get("name")
     if not (isinstance(name, str) and MODEL_NAME.fullmatch(name)):
-        problems.append(
-            f"name={quote(str(name))}: lowercase letters, digits, '_' or '-' (at most 63)"
-        )
+        problems.append(f"name={quote(str(name))}: {MODEL_NAME_RULE}")
     build = _worker_entry if raw.get("worker") is not None else _repository_entry
     entry, more = build(str(name), raw)
     if problems or more:
@@ -155,9 +166,8 @@ def _repository_entry(name: str, raw: dict[Any, Any]) -> tuple[ModelEntry, list[
     inputs, problems = _tensors(raw.get("inputs"), "inputs")
     outputs, output_problems = _tensors(raw.get("outputs"), "outputs")
     problems += output_problems
-    file_name = uri.rstrip("/").rsplit("/", 1)[-1] if isinstance(uri, str) else ""
-    if not (isinstance(uri, str) and MODEL_URI.fullmatch(uri) and FILE_NAME.fullmatch(file_name)):
-        problems.append(f"uri={quote(str(uri))}: the model file's http(s), gs, s3 URI or path")
+    if problem := _uri_problem(uri):
+        problems.append(problem)
     if not (isinstance(platform, str) and PLATFORM.fullmatch(platform)):
         problems.append(
             f"platform={quote(str(platform))}: the repository platform"
@@ -179,6 +189,19 @@ def _repository_entry(name: str, raw: dict[Any, Any]) -> tuple[ModelEntry, list[
     return entry, problems
 
 
+def _uri_problem(uri: Any) -> str | None:
+    if not isinstance(uri, str):
+        return f"uri={quote(str(uri))}: the model file's http(s), gs, s3 URI or path"
+    # Statuses and logs show the URI: never the credentials in it (as for model-uri).
+    shown = quote(validation.without_credentials(uri))
+    if validation.has_credentials(uri):
+        return f"uri={shown}: {validation.CREDENTIALS_PROBLEM}"
+    file_name = uri.rstrip("/").rsplit("/", 1)[-1]
+    if not (MODEL_URI.fullmatch(uri) and FILE_NAME.fullmatch(file_name)):
+        return f"uri={shown}: the model file's http(s), gs, s3 URI or path"
+    return None
+
+
 def _parameter_problems(parameters: Any) -> list[str]:
     if not isinstance(parameters, dict):
         return ["parameters: a flat mapping of names to strings, numbers or booleans"]
@@ -186,11 +209,20 @@ def _parameter_problems(parameters: Any) -> list[str]:
     for key, value in parameters.items():
         if not (isinstance(key, str) and PARAMETER_NAME.fullmatch(key)):
             problems.append(f"parameters: {quote(str(key))} is not a parameter name")
-        elif not isinstance(value, (str, int, float, bool)) or (
-            isinstance(value, str) and len(value) > 1024
-        ):
-            problems.append(f"parameters.{key}: a string (at most 1024), number or boolean")
+        elif not _is_parameter(value):
+            problems.append(
+                f"parameters.{key}: a string (at most 1024), a 64-bit integer, a finite number"
+                " or a boolean"
+            )
     return problems
+
+
+def _is_parameter(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value) <= 1024
+    if isinstance(value, int) and not isinstance(value, bool):
+        return MIN_PARAMETER_INT <= value <= MAX_PARAMETER_INT
+    return isinstance(value, bool) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _tensors(raw: Any, what: str) -> tuple[tuple[Tensor, ...], list[str]]:
