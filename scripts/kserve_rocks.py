@@ -73,6 +73,7 @@ class KServeRock:
     environment: dict[str, str]
     java: JavaRuntime | None
     torch: str | None
+    vllm: str | None
     notes: tuple[str, ...]
     runtime: KServeRuntime
 
@@ -127,6 +128,7 @@ def _rock(name: str, entry: dict[str, Any]) -> KServeRock:
         environment={key: str(value) for key, value in entry.get("environment", {}).items()},
         java=JavaRuntime(package=java["package"], home=java["home"]) if java else None,
         torch=entry.get("torch"),
+        vllm=entry.get("vllm"),
         notes=tuple(entry.get("notes", [])),
         runtime=_runtime(entry["kserve-runtime"]),
     )

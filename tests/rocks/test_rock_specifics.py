@@ -1,4 +1,4 @@
-"""What is particular to some rocks: Java for PMML, PyTorch builds for Hugging Face."""
+"""What is particular to some rocks: Java for PMML, PyTorch and vLLM builds for Hugging Face."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from tests.rocks.rockcraft_projects import ROCKS, RockProject, spec_of
 
 ROCKS_BY_NAME = {rock.name: rock for rock in ROCKS}
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+# vLLM's build for the CPU target, as upstream's CPU image makes it.
+CPU_VLLM_BUILD = "VLLM_TARGET_DEVICE=cpu"
 # Where the Hugging Face CPU and GPU rocks may differ, as (key, ...) paths.
 HUGGINGFACE_VARIANT_KEYS = {
     ("name",),
@@ -17,6 +19,9 @@ HUGGINGFACE_VARIANT_KEYS = {
     ("services", "huggingfaceserver", "summary"),
     ("services", "huggingfaceserver", "environment", "SAFETENSORS_FAST_GPU"),
     ("parts", "huggingfaceserver", "override-build"),
+    # vLLM's CPU build: its compilers and headers, and libnuma for its kernels.
+    ("parts", "huggingfaceserver", "build-packages"),
+    ("parts", "huggingfaceserver", "stage-packages"),
 }
 
 
@@ -55,7 +60,7 @@ def test_only_the_pmml_rock_carries_java() -> None:
     assert with_java == ["pmmlserver"]
 
 
-def test_huggingface_cpu_and_gpu_rocks_differ_only_in_pytorch() -> None:
+def test_huggingface_cpu_and_gpu_rocks_differ_only_in_pytorch_and_vllm() -> None:
     cpu = flatten(ROCKS_BY_NAME["huggingfaceserver"].data)
     gpu = flatten(ROCKS_BY_NAME["huggingfaceserver-gpu"].data)
     differing = {key for key in cpu.keys() | gpu.keys() if cpu.get(key) != gpu.get(key)}
@@ -70,7 +75,18 @@ def test_cpu_torch_exactly_where_asked(rock: RockProject) -> None:
         assert "uv pip check" in main_build(rock), "the build proves nothing needs CUDA"
 
 
+def test_cpu_vllm_exactly_where_asked(rock: RockProject) -> None:
+    """The CPU build of vLLM runs in rocks whose entry asks for it, before the check."""
+    build = main_build(rock)
+    builds = CPU_VLLM_BUILD in build
+    assert builds == (spec_of(rock).vllm == "cpu")
+    if builds:
+        assert build.index(CPU_VLLM_BUILD) < build.index("uv pip check")
+        assert "libnuma1" in rock.parts[spec_of(rock).module]["stage-packages"]
+
+
 def test_huggingface_rocks_cache_where_the_run_user_can_write() -> None:
     for name in ("huggingfaceserver", "huggingfaceserver-gpu"):
         environment = ROCKS_BY_NAME[name].services["huggingfaceserver"]["environment"]
         assert environment["HF_HOME"].startswith("/tmp/"), name
+        assert environment["VLLM_CACHE_ROOT"].startswith("/tmp/"), name

@@ -55,7 +55,12 @@ PMML_SETOSA = {
     "Node_Id": "2",
 }
 PROMPT = "Hello, my dog is"
-COMPLETION = ("cute", "stop")
+# The text and finish_reason of the completion, as upstream answers: with transformers
+# (`--backend=huggingface`) the new tokens decoded, "length" unless a stop sequence ended it
+# (also when the end-of-text token did); with vLLM (KServe's args, `--backend=auto`) vLLM's
+# detokenized text and "stop" at the end-of-text token.
+COMPLETION = ("cute", "length")
+VLLM_COMPLETION = (" cute", "stop")
 DEFAULT_READY_TIMEOUT_S = 180.0
 # Loading torch and transformers takes a while on a busy 2-core machine.
 HUGGINGFACE_READY_TIMEOUT_S = 300.0
@@ -65,15 +70,30 @@ UNTIMED_OPENAI = (
 )
 
 
+# Example.kserve_expected when KServe's runtime args get the same answer as the case's options.
+SAME_ANSWER: Any = object()
+
+
 @dataclass(frozen=True)
 class Example:
-    """One request (as the `predict` action's payload) and the answer it must get."""
+    """One request (as the `predict` action's payload) and the answer it must get.
+
+    `expected` is the answer with the case's options; `kserve_expected` the answer with
+    KServe's runtime args where they make the server answer otherwise (the huggingface
+    server serves a generative model with vLLM under KServe's `--backend=auto`).
+    """
 
     name: str
     protocol: Protocol
     body: dict[str, Any]
     answer: Callable[[Any], Any]
     expected: Any
+    kserve_expected: Any = SAME_ANSWER
+
+    @property
+    def expected_with_kserve_args(self) -> Any:
+        """The answer the server gives when started with KServe's runtime args."""
+        return self.expected if self.kserve_expected is SAME_ANSWER else self.kserve_expected
 
 
 @dataclass(frozen=True)
@@ -285,6 +305,7 @@ CASES = (
                 {"prompt": PROMPT, "max_tokens": 5},
                 completion_text,
                 COMPLETION,
+                VLLM_COMPLETION,
             ),
             Example(
                 "openai-chat-completions",
@@ -292,6 +313,7 @@ CASES = (
                 {"messages": [{"role": "user", "content": PROMPT}], "max_tokens": 5},
                 chat_text,
                 COMPLETION,
+                VLLM_COMPLETION,
             ),
         ),
         {"workers": 1, "task": "text_generation", "backend": "huggingface"},

@@ -115,6 +115,8 @@ def test_the_rocks_entrypoint_service_serves_with_its_kserve_runtime(
     assert {f"{name}={value}" for name, value in container.environment.items()} <= set(
         process_environment
     )
-    assert answers == {example.name: example.expected for example in case.examples}
+    assert answers == {
+        example.name: example.expected_with_kserve_args for example in case.examples
+    }
     assert info.startup == pebble.ServiceStartup.ENABLED
     assert info.current == pebble.ServiceStatus.ACTIVE

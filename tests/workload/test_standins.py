@@ -92,7 +92,7 @@ EXAMPLE_CASES = [
 def test_upstream_example_gets_upstream_answer(served: ServedRuntime, example: Example):
     response = served.post(example)
 
-    assert example.answer(response) == example.expected, response
+    assert example.answer(response) == example.expected_with_kserve_args, response
 
 
 @pytest.mark.parametrize(("served", "example"), EXAMPLE_CASES, indirect=["served"], scope="module")

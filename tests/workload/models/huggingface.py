@@ -3,9 +3,12 @@
 The weights are trained for a few steps on upstream's example sentences until
 they give upstream's answers.
 
-`build_sequence_classifier`: BERT, `["Hello, my dog is cute", "I am feeling sad"]` →
-classes `[1, 0]` (upstream's distilbert SST-2 example). `build_causal_lm`: Llama, the
-prompt "Hello, my dog is" → "cute", then the end of the text.
+`build_sequence_classifier`: DistilBERT, `["Hello, my dog is cute", "I am feeling sad"]` →
+classes `[1, 0]` (upstream's distilbert SST-2 example, the same architecture, which vLLM
+does not serve: upstream's `--backend=auto` loads it with transformers). `build_causal_lm`:
+Llama, the prompt "Hello, my dog is" → "cute", then the end of the text; its attention heads
+are 32 wide, the narrowest vLLM's CPU attention takes, so that `--backend=auto` serves it
+with vLLM.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 from transformers import (
-    BertConfig,
-    BertForSequenceClassification,
+    DistilBertConfig,
+    DistilBertForSequenceClassification,
     LlamaConfig,
     LlamaForCausalLM,
     PreTrainedModel,
@@ -38,24 +41,27 @@ EOS_ID = VOCABULARY[SPECIAL_TOKENS["eos_token"]]
 # The classes of upstream's SST-2 example model.
 SENTIMENT_LABELS = {0: "NEGATIVE", 1: "POSITIVE"}
 TRAINING_STEPS = 200
+# The causal LM's attention: vLLM's CPU attention takes heads of 32 values or more.
+HEADS = 2
+HEAD_SIZE = 32
 SEED = 0
 
 
 def build_sequence_classifier(model_dir: Path) -> None:
-    """A 1-layer BERT that classifies the two example sentences as upstream's model does."""
+    """A 1-layer DistilBERT that classifies the two example sentences as upstream's model does."""
     tokenizer = _tokenizer()
-    config = BertConfig(
+    config = DistilBertConfig(
         vocab_size=len(tokenizer),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
+        dim=16,
+        n_layers=1,
+        n_heads=2,
+        hidden_dim=32,
         max_position_embeddings=32,
         pad_token_id=PAD_ID,
     )
     config.id2label = SENTIMENT_LABELS
     torch.manual_seed(SEED)
-    model = BertForSequenceClassification(config)
+    model = DistilBertForSequenceClassification(config)
     batch = tokenizer(SENTENCES, padding=True, return_tensors="pt")
     labels = torch.tensor(SENTIMENTS)
     _train(model, lambda: model(**batch, labels=labels).loss)
@@ -73,11 +79,11 @@ def build_causal_lm(model_dir: Path) -> None:
     tokenizer = _tokenizer()
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=16,
-        intermediate_size=32,
+        hidden_size=HEADS * HEAD_SIZE,
+        intermediate_size=2 * HEADS * HEAD_SIZE,
         num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=2,
+        num_attention_heads=HEADS,
+        num_key_value_heads=HEADS,
         max_position_embeddings=32,
         eos_token_id=EOS_ID,
         bos_token_id=EOS_ID,

@@ -91,9 +91,15 @@ class FrameworkModel(kserve.Model, Generic[LoadedT]):
     A subclass says how the object is loaded (`load_framework`) and how it
     infers (`infer`); this class holds it, refuses requests before it is
     loaded, turns any framework error into an InferenceError carrying the
-    framework's message, and encodes the result with kserve's helper. (kserve's
+    framework's message (unless `wraps_errors` is false: kserve then answers
+    `<ErrorType> : <message>`, as for upstream's Hugging Face encoder), and encodes the
+    result with kserve's helper. (kserve's
     models are abstract base classes: a subclass missing a hook cannot be built.)
     """
+
+    # Upstream's servers wrap a framework error in an InferenceError; a subclass whose
+    # upstream server lets the error through sets this false.
+    wraps_errors = True
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
@@ -116,6 +122,8 @@ class FrameworkModel(kserve.Model, Generic[LoadedT]):
         loaded = self._loaded
         if loaded is None:
             raise InferenceError(f"model {self.name} is not loaded")
+        if not self.wraps_errors:
+            return self.response(payload, self.infer(loaded, payload))
         try:
             result = self.infer(loaded, payload)
         except Exception as error:

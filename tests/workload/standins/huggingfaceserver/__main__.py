@@ -1,13 +1,17 @@
 """`python -m huggingfaceserver [--model_dir=<uri> | --model_id=<id>] [--task=T] ...`, as upstream.
 
-The flags are upstream's (Hugging Face backend). The stand-in implements the
-`huggingface` backend only: `--backend=auto` means it, `--backend=vllm` is
-refused. Flags that only matter to what the stand-in leaves out (revisions of
-a hub model, a remote predictor's tensor names, request logging, token type
-ids, lower-casing) are accepted and have no effect.
+The flags are upstream's. As upstream, `--backend=vllm` or `auto` serves the model
+with vLLM when vLLM can be imported and knows every architecture of the model
+(generative models only here: vLLM's pooling models are refused), else with
+transformers (`--backend=huggingface` always). Flags that only matter to what the
+stand-in leaves out (revisions of a hub model, a remote predictor's tensor names,
+request logging, token type ids, lower-casing, vLLM's own flags besides
+`--max_model_len` and `--dtype`) are accepted and have no effect.
 """
 
+import importlib.util
 from pathlib import Path
+from typing import Any
 
 from kserve_storage import Storage
 from standin_server import parse_server_flags, serve, server_parser, start_logging
@@ -18,12 +22,13 @@ from huggingfaceserver.generative_model import HuggingfaceGenerativeModel
 from huggingfaceserver.tasks import (
     DTYPE_CHOICES,
     SEQUENCE_CLASSIFICATION,
+    TEXT_GENERATION,
     model_dtype,
     model_task,
 )
 
 BACKENDS = ("auto", "huggingface", "vllm")
-STANDIN_BACKENDS = ("auto", "huggingface")
+VLLM_BACKENDS = ("auto", "vllm")
 
 parser = server_parser(model_dir_default="/mnt/models")
 parser.add_argument("--model_id", default=None, help="Hugging Face model id (a local path here)")
@@ -47,14 +52,21 @@ parser.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES, help="Weig
 args = parse_server_flags(parser)
 
 
-def load_model() -> HuggingfaceEncoderModel | HuggingfaceGenerativeModel:
+def load_model() -> Any:
     """Build and load the model the flags describe.
 
-    Raises ValueError for a backend or a task the stand-in does not serve.
+    Raises RuntimeError for `--backend=vllm` without vLLM, ValueError for a model or a
+    task the stand-in does not serve.
     """
-    if args.backend not in STANDIN_BACKENDS:
-        raise ValueError(f"backend {args.backend!r} is not served by this stand-in")
+    vllm_there = importlib.util.find_spec("vllm") is not None
+    if args.backend == "vllm" and not vllm_there:
+        raise RuntimeError("Backend is set to 'vllm' but vLLM is not available")
     model_path = args.model_id or Path(Storage.download(args.model_dir))
+    if args.backend in VLLM_BACKENDS and vllm_there:
+        model = _vllm_model(model_path)
+        if model is not None:
+            model.load()
+            return model
     config = AutoConfig.from_pretrained(str(model_path), trust_remote_code=args.trust_remote_code)
     dtype = model_dtype(args.dtype, config)
     if model_task(args.task, config) == SEQUENCE_CLASSIFICATION:
@@ -67,9 +79,20 @@ def load_model() -> HuggingfaceEncoderModel | HuggingfaceGenerativeModel:
             return_probabilities=args.return_probabilities,
         )
     else:
-        model = HuggingfaceGenerativeModel(args.model_name, model_path, dtype)
+        model = HuggingfaceGenerativeModel(args.model_name, model_path, dtype, args.max_model_len)
     model.load()
     return model
+
+
+def _vllm_model(model_path: Path | str) -> Any:
+    """The model on vLLM's engine when vLLM knows its architectures, else None."""
+    from huggingfaceserver.vllm_model import VLLMModel, vllm_serves
+
+    if not vllm_serves(model_path, args.trust_remote_code):
+        return None
+    if model_task(args.task, AutoConfig.from_pretrained(str(model_path))) != TEXT_GENERATION:
+        raise ValueError("vLLM's pooling models are not served by this stand-in")
+    return VLLMModel(args.model_name, model_path, args.dtype, args.max_model_len)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,12 @@
-"""A sequence-classification model as upstream's Hugging Face encoder model serves it."""
+"""A sequence-classification model as upstream's Hugging Face encoder model serves it.
+
+As upstream's (measured with the same requests, tests/workload/test_huggingface_answers.py):
+the texts go to the tokenizer as they come, so a wrong input fails with the tokenizer's own
+error, and errors are not wrapped (kserve answers `<ErrorType> : <message>`, a 500); the
+model is an OpenAI encoder model too, so kserve registers the OpenAI routes (a completion
+asked of it is refused by kserve with 400). Embeddings are not served by the stand-in;
+rerank is refused with upstream's message.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,9 @@ from typing import Any, NamedTuple
 
 import torch
 from kserve.protocol.infer_type import InferRequest
+from kserve.protocol.rest.openai import OpenAIEncoderModel
+from kserve.protocol.rest.openai.errors import OpenAIError
+from kserve.protocol.rest.openai.types import EmbeddingRequest, RerankRequest
 from kserve.utils.utils import get_predict_input
 from standin_server import FrameworkModel
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -19,12 +30,14 @@ class TextClassifier(NamedTuple):
     model: Any
 
 
-class HuggingfaceEncoderModel(FrameworkModel[TextClassifier]):
+class HuggingfaceEncoderModel(FrameworkModel[TextClassifier], OpenAIEncoderModel):
     """Texts in, one class index per text out (or every class's probability).
 
     v1: `{"instances": ["text", ...]}`; v2: one BYTES tensor of texts. The
     answer is the argmax of the logits per text, as upstream answers by default.
     """
+
+    wraps_errors = False
 
     def __init__(
         self,
@@ -56,8 +69,6 @@ class HuggingfaceEncoderModel(FrameworkModel[TextClassifier]):
     ) -> list[Any]:
         """Classify each text of the request: class indexes, or probabilities by class index."""
         texts = get_predict_input(payload)
-        if not isinstance(texts, list):
-            raise TypeError("expected a list of texts")
         batch = classifier.tokenizer(
             texts,
             max_length=self.max_length,
@@ -72,3 +83,13 @@ class HuggingfaceEncoderModel(FrameworkModel[TextClassifier]):
             rows = torch.softmax(logits.float(), dim=-1).tolist()
             return [dict(enumerate(row)) for row in rows]
         return logits.argmax(dim=-1).tolist()
+
+    async def create_embedding(  # pyright: ignore[reportIncompatibleMethodOverride]
+        self, request: EmbeddingRequest, raw_request: Any = None, context: Any = None
+    ) -> Any:
+        raise OpenAIError("embeddings are not served by this stand-in")
+
+    async def create_rerank(  # pyright: ignore[reportIncompatibleMethodOverride]
+        self, request: RerankRequest, raw_request: Any = None, context: Any = None
+    ) -> Any:
+        raise OpenAIError("Rerank is not implemented for Encoder model with huggingface backend")

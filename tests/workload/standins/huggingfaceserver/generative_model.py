@@ -1,4 +1,15 @@
-"""A causal language model on kserve's OpenAI-compatible routes, as upstream serves it."""
+"""A causal language model on kserve's OpenAI routes, as upstream's Hugging Face backend.
+
+The answers follow upstream v0.20.0 field by field (measured with the same requests,
+tests/workload/test_huggingface_answers.py): greedy generation; the id a bare UUID; the
+model the request's; `finish_reason` "stop" only when one of the request's stop
+sequences ended the text, else "length" (also when the model's end-of-text token did);
+the completion tokens counted with that end token; without `max_tokens`, the rest of the
+context; a request over the context, `n` > 1 or a frequency penalty refused with
+upstream's message (a 500 `OpenAIError`). Chat goes through kserve's
+`OpenAIChatAdapterModel`, as upstream's does: the messages rendered by the tokenizer's
+chat template, then a completion.
+"""
 
 from __future__ import annotations
 
@@ -6,54 +17,77 @@ import asyncio
 import threading
 import time
 import uuid
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import torch
-from kserve.protocol.rest.openai import OpenAIGenerativeModel
-from kserve.protocol.rest.openai.errors import OpenAIError, create_error_response
+from kserve.protocol.rest.openai import ChatPrompt, OpenAIChatAdapterModel
+from kserve.protocol.rest.openai.errors import OpenAIError
 from kserve.protocol.rest.openai.types import (
-    ChatCompletion,
-    ChatCompletionChoice,
     ChatCompletionRequest,
-    ChatMessage,
     Completion,
     CompletionChoice,
     CompletionRequest,
     UsageInfo,
 )
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
 
-# OpenAI's default when a completion request gives no max_tokens.
-DEFAULT_MAX_TOKENS = 16
+
+class StopSequences(StoppingCriteria):
+    """Stops once the generated tokens end with one of the stop sequences' tokens."""
+
+    def __init__(self, prompt_length: int, sequences: list[list[int]]) -> None:
+        self.prompt_length = prompt_length
+        self.sequences = [sequence for sequence in sequences if sequence]
+        self.triggered = False
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> bool:  # pyright: ignore[reportIncompatibleMethodOverride]
+        generated = input_ids[0][self.prompt_length :].tolist()
+        self.triggered = any(generated[-len(stop) :] == stop for stop in self.sequences)
+        return self.triggered
 
 
-class HuggingfaceGenerativeModel(OpenAIGenerativeModel):
-    """Greedy (or sampled, with a temperature) generation with `transformers`' `generate`.
+class HuggingfaceGenerativeModel(OpenAIChatAdapterModel):
+    """Greedy generation with `transformers`' `generate`, one request at a time.
 
     Serves `/openai/v1/completions` (one string prompt) and
-    `/openai/v1/chat/completions` (the messages rendered by the tokenizer's chat
-    template). Streaming and several choices (`n` > 1) are refused with 400.
+    `/openai/v1/chat/completions`. Streaming is refused (a 500 `OpenAIError`).
     """
 
-    def __init__(self, name: str, model_path: Path | str, dtype: torch.dtype) -> None:
+    def __init__(
+        self, name: str, model_path: Path | str, dtype: torch.dtype, max_length: int | None
+    ) -> None:
         super().__init__(name)
         self.ready = False
         self.model_path = model_path
         self.dtype = dtype
+        self.requested_max_length = max_length
+        self.max_length = 0
         self._tokenizer: Any = None
         self._model: Any = None
         # One generation at a time: the model object is shared by every request.
         self._lock = threading.Lock()
 
     def load(self) -> bool:
-        """Load the tokenizer and the model (CPU, inference mode)."""
+        """Load the tokenizer and the model (CPU, inference mode); the context's length."""
         self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_path))
         self._model = AutoModelForCausalLM.from_pretrained(str(self.model_path), dtype=self.dtype)
         self._model.eval()
+        self.max_length = self.requested_max_length or self._model.config.max_position_embeddings
         self.ready = True
         return self.ready
+
+    def apply_chat_template(self, request: ChatCompletionRequest) -> ChatPrompt:
+        """The conversation rendered by the tokenizer's chat template (its errors as they are)."""
+        prompt = self._tokenizer.apply_chat_template(
+            request.messages, tokenize=False, add_generation_prompt=request.add_generation_prompt
+        )
+        return ChatPrompt(prompt=prompt)
 
     async def create_completion(  # pyright: ignore[reportIncompatibleMethodOverride]
         self,
@@ -62,80 +96,56 @@ class HuggingfaceGenerativeModel(OpenAIGenerativeModel):
         context: dict[str, Any] | None = None,
     ) -> Completion:
         """Complete one string prompt."""
-        _refuse_unsupported(request.stream, request.n)
+        if request.stream:
+            raise OpenAIError("streaming is not supported by this stand-in")
         if not isinstance(request.prompt, str):
-            raise _bad_request("the prompt must be one string")
-        max_tokens = request.max_tokens or DEFAULT_MAX_TOKENS
-        text, usage, finish = await asyncio.to_thread(
-            self._generate, request.prompt, max_tokens, request.temperature
+            raise OpenAIError("the prompt must be one string in this stand-in")
+        prompt_ids = self._tokenizer(request.prompt, return_tensors="pt")
+        prompt_length = prompt_ids["input_ids"].shape[-1]
+        max_tokens = request.max_tokens
+        if max_tokens is None:
+            max_tokens = self.max_length - prompt_length
+        if prompt_length + max_tokens > self.max_length:
+            raise OpenAIError(
+                f"This model's maximum context length is {self.max_length} tokens."
+                f" However, you requested {max_tokens + prompt_length} tokens"
+                f" ({prompt_length} in the messages, {max_tokens} in the completion)."
+                " Please reduce the length of the messages or completion."
+            )
+        if request.frequency_penalty is not None and request.frequency_penalty > 0:
+            raise OpenAIError("'frequency_penalty' is not supported")
+        if request.n > 1:
+            raise OpenAIError("'n' > 1 is not supported")
+        stops = [request.stop] if isinstance(request.stop, str) else (request.stop or [])
+        stop = StopSequences(
+            prompt_length,
+            [self._tokenizer.encode(text, add_special_tokens=False) for text in stops],
         )
-        choice = CompletionChoice(index=0, text=text, finish_reason=finish)
+        new_tokens = await asyncio.to_thread(self._generate, prompt_ids, max_tokens, stop)
+        text = self._tokenizer.decode(new_tokens, skip_special_tokens=True)
+        choice = CompletionChoice(
+            index=0, text=text, finish_reason="stop" if stop.triggered else "length"
+        )
         return Completion(
-            id=f"cmpl-{uuid.uuid4()}",
+            id=str(uuid.uuid4()),
             created=int(time.time()),
-            model=self.name,
+            model=request.model or self.name,
             choices=[choice],
-            usage=usage,
+            usage=UsageInfo(
+                prompt_tokens=prompt_length,
+                completion_tokens=len(new_tokens),
+                total_tokens=prompt_length + len(new_tokens),
+            ),
         )
 
-    async def create_chat_completion(  # pyright: ignore[reportIncompatibleMethodOverride]
-        self,
-        request: ChatCompletionRequest,
-        raw_request: Any = None,
-        context: dict[str, Any] | None = None,
-    ) -> ChatCompletion:
-        """Answer a conversation, rendered to a prompt by the tokenizer's chat template."""
-        _refuse_unsupported(request.stream, request.n)
-        if not getattr(self._tokenizer, "chat_template", None):
-            raise _bad_request("the model's tokenizer has no chat template")
-        prompt = self._tokenizer.apply_chat_template(
-            request.messages, tokenize=False, add_generation_prompt=True
-        )
-        max_tokens = request.max_completion_tokens or request.max_tokens or DEFAULT_MAX_TOKENS
-        text, usage, finish = await asyncio.to_thread(
-            self._generate, prompt, max_tokens, request.temperature
-        )
-        message = ChatMessage(role="assistant", content=text)
-        choice = ChatCompletionChoice(index=0, message=message, finish_reason=finish)
-        return ChatCompletion(
-            id=f"chatcmpl-{uuid.uuid4()}",
-            created=int(time.time()),
-            model=self.name,
-            choices=[choice],
-            usage=usage,
-        )
-
-    def _generate(
-        self, prompt: str, max_tokens: int, temperature: float | None
-    ) -> tuple[str, UsageInfo, str]:
-        """Generate up to `max_tokens` tokens: the new text, the token counts, why it stopped."""
-        inputs = self._tokenizer(prompt, return_tensors="pt")
-        sampling = {"do_sample": True, "temperature": temperature} if temperature else {}
+    def _generate(self, prompt_ids: Any, max_tokens: int, stop: StopSequences) -> list[int]:
+        """Greedy generation of up to `max_tokens` tokens: the new tokens' ids."""
         with self._lock, torch.no_grad():
             output = self._model.generate(
-                **inputs,
+                **prompt_ids,
                 max_new_tokens=max_tokens,
+                do_sample=False,
                 pad_token_id=self._tokenizer.pad_token_id,
-                **sampling,
+                stopping_criteria=StoppingCriteriaList([stop]),
             )
-        prompt_tokens = inputs["input_ids"].shape[1]
-        new_tokens = output[0][prompt_tokens:].tolist()
-        stopped = bool(new_tokens) and new_tokens[-1] == self._tokenizer.eos_token_id
-        text = self._tokenizer.decode(new_tokens, skip_special_tokens=True)
-        usage = UsageInfo(
-            prompt_tokens=prompt_tokens,
-            completion_tokens=len(new_tokens),
-            total_tokens=prompt_tokens + len(new_tokens),
-        )
-        return text, usage, "stop" if stopped else "length"
-
-
-def _refuse_unsupported(stream: bool | None, choices: int | None) -> None:
-    if stream:
-        raise _bad_request("streaming is not supported by this server")
-    if choices not in (None, 1):
-        raise _bad_request("only one choice (n=1) is supported by this server")
-
-
-def _bad_request(message: str) -> OpenAIError:
-    return OpenAIError(create_error_response(message, status_code=HTTPStatus.BAD_REQUEST))
+        return output[0][stop.prompt_length :].tolist()
