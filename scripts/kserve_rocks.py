@@ -75,6 +75,10 @@ class KServeRock:
     torch: str | None
     notes: tuple[str, ...]
     runtime: KServeRuntime
+    # {PyPI name: version}: the model libraries as upstream's uv.lock pins them.
+    frameworks: dict[str, str]
+    # The pyproject.toml dependency groups that test the server on those versions.
+    test_groups: tuple[str, ...]
 
     @property
     def fixed_args(self) -> tuple[str, ...]:
@@ -129,6 +133,8 @@ def _rock(name: str, entry: dict[str, Any]) -> KServeRock:
         torch=entry.get("torch"),
         notes=tuple(entry.get("notes", [])),
         runtime=_runtime(entry["kserve-runtime"]),
+        frameworks={name: str(version) for name, version in entry["frameworks"].items()},
+        test_groups=tuple(entry.get("test-groups", [])),
     )
 
 
