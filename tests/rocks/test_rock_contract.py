@@ -5,7 +5,8 @@ rock must contain what that command line names (the launcher, the server
 module, the quiet log configuration), and every flag either of them passes
 must be one the server defines. The servers read their flags with
 `parse_known_args`, so a misspelt flag would be ignored without a word; here
-the server's own parser checks them with `parse_args`, which rejects it.
+the server's own parser reads them the same way and every argument it leaves
+unparsed is reported.
 """
 
 from __future__ import annotations
