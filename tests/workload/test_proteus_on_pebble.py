@@ -25,7 +25,6 @@ from typing import Any, cast
 
 import ops
 import pytest
-import yaml
 
 from bench.servers import REPO_ROOT, free_port
 from model_server_charm import actions
@@ -72,7 +71,8 @@ class ProteusOnPebble:
     def config(self, models: list[dict[str, Any]]) -> CharmConfig:
         """The charm's configuration: the layer's options and this `models` option."""
         values = {name.replace("-", "_"): value for name, value in self.options.items()}
-        return charm_config(PROTEUS.charm_type.runtime, **values, models=yaml.safe_dump(models))
+        # JSON is YAML without the anchors a YAML dump writes for a shared tensor (refused).
+        return charm_config(PROTEUS.charm_type.runtime, **values, models=json.dumps(models))
 
     def repository_model(self, name: str) -> dict[str, Any]:
         """A repository entry of `models` whose file is the container's model file."""
