@@ -31,6 +31,11 @@ else:  # pytest brings tomli wherever Python has no tomllib
 PYPROJECT = ROOT / "pyproject.toml"
 
 
+def dependency_groups(pyproject: Path = PYPROJECT) -> dict[str, list[Any]]:
+    """The `[dependency-groups]` table of pyproject.toml."""
+    return tomllib.loads(pyproject.read_text())["dependency-groups"]
+
+
 def group_requirements(groups: Mapping[str, list[Any]], name: str) -> list[Requirement]:
     """The requirements of a dependency group, with those of the groups it includes."""
     requirements: list[Requirement] = []
@@ -80,9 +85,8 @@ def lock_versions(lock: Path) -> dict[str, set[str]]:
 
 def main() -> int:
     """Print every pin that differs from the rocks' versions; fail if there is one."""
-    groups = tomllib.loads(PYPROJECT.read_text())["dependency-groups"]
     rocks = load_kserve_rocks()
-    problems = pin_problems(rocks, groups)
+    problems = pin_problems(rocks, dependency_groups())
     for problem in problems:
         print(f"{problem}: fix pyproject.toml (rocks/rocks.yaml has the versions), then uv lock")
     untested = [rock.name for rock in rocks.rocks.values() if not rock.test_groups]

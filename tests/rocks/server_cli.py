@@ -53,7 +53,11 @@ SERVER_FLAGS: dict[str, dict[str, bool]] = {
 # backend, the charm's default, it does neither, and builds that backend's parser.
 IMPORT_ARGV = ["--model_dir", "/nonexistent-model-dir"]
 SERVER_IMPORT_ARGV: dict[str, list[str]] = {
-    "huggingfaceserver": [*IMPORT_ARGV, "--model_id=no-download/parser-only", "--backend=huggingface"],
+    "huggingfaceserver": [
+        *IMPORT_ARGV,
+        "--model_id=no-download/parser-only",
+        "--backend=huggingface",
+    ],
 }
 
 

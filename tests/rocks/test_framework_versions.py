@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +22,15 @@ from scripts.kserve_rocks import KServeRocks
 from tests.rocks.rockcraft_projects import KSERVE_ROCKS, RockProject, spec_of
 from tests.rocks.server_cli import KSERVE_PYTHON_DIR_ENV
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pytest brings tomli wherever Python has no tomllib
-    import tomli as tomllib  # pyright: ignore[reportMissingImports]
-
-GROUPS: dict[str, list[Any]] = tomllib.loads(check_framework_pins.PYPROJECT.read_text())[
-    "dependency-groups"
-]
+GROUPS = check_framework_pins.dependency_groups()
 
 
 def test_frameworks_are_the_upstream_lock_versions(rock: RockProject) -> None:
     kserve_python = os.environ.get(KSERVE_PYTHON_DIR_ENV)
     if not kserve_python:
-        pytest.skip(f"{KSERVE_PYTHON_DIR_ENV} is not set (point it at a kserve checkout's python/)")
+        pytest.skip(
+            f"{KSERVE_PYTHON_DIR_ENV} is not set (point it at a kserve checkout's python/)"
+        )
     spec = spec_of(rock)
     locked = check_framework_pins.lock_versions(Path(kserve_python) / spec.module / "uv.lock")
     recorded = {canonicalize_name(name): {version} for name, version in spec.frameworks.items()}
