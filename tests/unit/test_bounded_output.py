@@ -162,7 +162,10 @@ def test_shorten_keeps_a_text_of_the_limit_and_cuts_one_byte_more(
 
 @pytest.mark.parametrize(
     ("value", "quoted"),
-    [("a" * 100, "'" + "a" * 100 + "'"), ("a" * 101, f"{'a' * 100!r}… [truncated: 101 bytes in all]")],
+    [
+        ("a" * 100, "'" + "a" * 100 + "'"),
+        ("a" * 101, f"{'a' * 100!r}… [truncated: 101 bytes in all]"),
+    ],
     ids=["100-bytes", "101-bytes"],
 )
 def test_quote_keeps_100_bytes_of_a_value(value: str, quoted: str):

@@ -648,7 +648,8 @@ def test_removal_without_kserve_or_trust_does_not_fail(
         ),
         (
             b"registrypath: --privileged\n",
-            "the server-image resource's registrypath '--privileged' is not an OCI image reference",
+            "the server-image resource's registrypath '--privileged' is not an OCI image"
+            " reference",
         ),
         (
             b"#" * 65537,

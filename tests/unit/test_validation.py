@@ -13,8 +13,8 @@ import pytest
 from ops import testing
 
 from model_server_charm.config import ConfigError
-from tests.api_server_cases import QUANTITIES, StoredQuantity
 from model_server_charm.families import family_for
+from tests.api_server_cases import QUANTITIES, StoredQuantity
 from tests.charms import BY_NAME, PROTEUS, REPRESENTATIVE, ThinCharm, charm_config
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
@@ -232,7 +232,12 @@ def test_fpga_resource_is_anchored(resource: str, accepted: bool):
 
 @pytest.mark.parametrize(
     ("nthread", "problems"),
-    [(1, []), (64, []), (0, ["nthread=0: must be 1 or more"]), (-1, ["nthread=-1: must be 1 or more"])],
+    [
+        (1, []),
+        (64, []),
+        (0, ["nthread=0: must be 1 or more"]),
+        (-1, ["nthread=-1: must be 1 or more"]),
+    ],
 )
 def test_nthread_is_at_least_1(nthread: int, problems: list[str]):
     xgboost = BY_NAME["xgboost-server"].charm_type.runtime
