@@ -88,7 +88,7 @@ def test_rock_holds_what_the_charm_names(charm: ThinCharm) -> None:
             if argument.startswith("--log_config_file=")
         ]
         assert set(log_configs) <= installed, f"the rock installs only {sorted(installed)}"
-    assert kserve_python.QUIET_LOG_CONFIG in installed
+    assert {kserve_python.QUIET_LOG_CONFIG, kserve_python.REQUESTS_LOG_CONFIG} <= installed
 
 
 def test_server_defines_every_flag(
