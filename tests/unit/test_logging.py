@@ -126,8 +126,13 @@ def test_log_targets_the_charm_did_not_plan_keep_forwarding(
     ctx: testing.Context[Any], charm: ThinCharm
 ):
     """A target of the rock's own layers (or an operator's) is not the charm's to silence."""
-    site = {"override": "replace", "type": "syslog", "location": "udp://10.0.0.5:514"}
-    rock = pebble.Layer({"log-targets": {"site-syslog": {**site, "services": ["all"]}}})
+    site: pebble.LogTargetDict = {
+        "override": "replace",
+        "type": "loki",
+        "location": "http://loki.example.com:3100/loki/api/v1/push",
+        "services": ["all"],
+    }
+    rock = pebble.Layer({"log-targets": {"site-loki": site}})
     relation = _loki({0: _endpoint(PUSH_0)})
     before = ctx.run(
         ctx.on.relation_changed(relation, remote_unit=0),
@@ -137,7 +142,7 @@ def test_log_targets_the_charm_did_not_plan_keep_forwarding(
         ctx.on.relation_broken(relation), _state({relation}, before.get_container("server"))
     )
     targets = _log_targets(out)
-    assert targets["site-syslog"] == {**site, "services": ["all"]}
+    assert targets["site-loki"] == site
     assert targets["juju-logging-loki-0"]["services"] == ["all", "-all"]
 
 
