@@ -1,106 +1,83 @@
-"""Each framework the bench serves: how its model is built, and its in-process ceiling.
+"""Each framework the bench serves: how its model is built, its in-process ceiling, its tox env.
 
-The ceiling is the framework's own prediction on the rows of the request the
-servers get, in a loop in this process: what a server would reach with no
-HTTP, no JSON and no framework around the model. The rows are decoded once
-with kserve's own decoder, as the servers decode them.
+Builders and ceilings are named as `module:function` and imported only when
+used, so that a run imports only its own framework: the light ones
+(scikit-learn, XGBoost, LightGBM, JPMML) are in `tox -e bench`, each heavy one
+(PaddlePaddle, AutoGluon) in a tox environment of its own (`bench-paddle`,
+`bench-autogluon`), as in the workload tests.
 """
 
 from __future__ import annotations
 
-import time
+import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib
-import lightgbm
-import xgboost
-from jpmml_evaluator import make_evaluator
-from jpmml_evaluator.py4j import Py4JBackend
-from kserve.utils.utils import get_predict_input
-
-from bench.models import boosters, iris, pmml
-
-# pmmlserver's bridge to the JVM: a Py4J gateway.
-JAVA_BACKEND = "py4j"
-# The servers' own setting: one thread per prediction (the manifests' and the charm's --nthread).
-NTHREAD = 1
-
-
-def in_process_rate(predict: Callable[[], object], seconds: float) -> float:
-    """Call `predict` in a loop for `seconds`: predictions per second."""
-    calls = 0
-    start = now = time.perf_counter()
-    deadline = start + seconds
-    while now < deadline:
-        predict()
-        calls += 1
-        now = time.perf_counter()
-    return calls / (now - start)
-
-
-def sklearn_ceiling(model_dir: Path, request: dict[str, Any], seconds: float) -> float:
-    estimator = joblib.load(model_dir / iris.MODEL_FILE)
-    rows = get_predict_input(request)
-
-    def predict() -> object:
-        return estimator.predict(rows)
-
-    return in_process_rate(predict, seconds)
-
-
-def xgboost_ceiling(model_dir: Path, request: dict[str, Any], seconds: float) -> float:
-    model_file = model_dir / boosters.XGBOOST_FILE
-    booster = xgboost.Booster(params={"nthread": NTHREAD}, model_file=model_file)
-    rows = get_predict_input(request)
-
-    def predict() -> object:
-        return booster.predict(xgboost.DMatrix(rows, nthread=NTHREAD))
-
-    return in_process_rate(predict, seconds)
-
-
-def lightgbm_ceiling(model_dir: Path, request: dict[str, Any], seconds: float) -> float:
-    model_file = model_dir / boosters.LIGHTGBM_FILE
-    booster = lightgbm.Booster(params={"nthread": NTHREAD}, model_file=model_file)
-    rows = get_predict_input(request, columns=booster.feature_name())
-
-    def predict() -> object:
-        return booster.predict(rows)
-
-    return in_process_rate(predict, seconds)
-
-
-def pmml_ceiling(model_dir: Path, request: dict[str, Any], seconds: float) -> float:
-    """JPMML's evaluation of each row, through the same Py4J gateway to a JVM as the server's."""
-    try:
-        evaluator = make_evaluator(str(model_dir / pmml.MODEL_FILE), backend=JAVA_BACKEND).verify()
-        fields = [field.getName() for field in evaluator.getInputFields()]
-        rows = [dict(zip(fields, row, strict=False)) for row in get_predict_input(request)]
-
-        def predict() -> object:
-            return [evaluator.evaluate(row) for row in rows]
-
-        return in_process_rate(predict, seconds)
-    finally:
-        if Py4JBackend.gateway is not None:
-            Py4JBackend.destroyGateway()  # stops the JVM this process started
+CEILINGS = "bench.ceilings"
 
 
 @dataclass(frozen=True)
 class Framework:
     """How the bench gets a model of one framework, and that model's ceiling."""
 
-    build: Callable[[Path], None]
-    ceiling: Callable[[Path, dict[str, Any], float], float]
+    build: str  # "module:function" writing the model into a directory
+    ceiling: str  # "module:function" (model_dir, request, seconds) -> predictions per second
+    package: str  # what must be importable
+    tox_env: str = "bench"
+    # For a runtime KServe publishes no example request for: the runtime whose upstream
+    # example request this model answers too (the same iris rows).
+    request_of: str = ""
+
+    @property
+    def installed(self) -> bool:
+        """Whether this environment has the framework."""
+        return importlib.util.find_spec(self.package) is not None
+
+    def build_model(self, model_dir: Path) -> None:
+        """Write the model into `model_dir`."""
+        builder: Callable[[Path], None] = _named(self.build)
+        builder(model_dir)
+
+    def ceiling_rate(self, model_dir: Path, request: dict[str, Any], seconds: float) -> float:
+        """The framework's own prediction of the request's rows, per second, in this process."""
+        ceiling: Callable[[Path, dict[str, Any], float], float] = _named(self.ceiling)
+        return ceiling(model_dir, request, seconds)
+
+
+def _named(spec: str) -> Any:
+    module, function = spec.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 # By model format, as ClusterServingRuntimes name them (supportedModelFormats).
 FRAMEWORKS = {
-    "sklearn": Framework(iris.build_sklearn, sklearn_ceiling),
-    "xgboost": Framework(boosters.build_xgboost, xgboost_ceiling),
-    "lightgbm": Framework(boosters.build_lightgbm, lightgbm_ceiling),
-    "pmml": Framework(pmml.build_pmml, pmml_ceiling),
+    "sklearn": Framework(
+        "bench.models.iris:build_sklearn", f"{CEILINGS}:sklearn_ceiling", "sklearn"
+    ),
+    "xgboost": Framework(
+        "bench.models.boosters:build_xgboost", f"{CEILINGS}:xgboost_ceiling", "xgboost"
+    ),
+    "lightgbm": Framework(
+        "bench.models.boosters:build_lightgbm", f"{CEILINGS}:lightgbm_ceiling", "lightgbm"
+    ),
+    "pmml": Framework(
+        "bench.models.pmml:build_pmml", f"{CEILINGS}:pmml_ceiling", "jpmml_evaluator"
+    ),
+    "paddle": Framework(
+        "tests.workload.models.paddle_iris:build_paddle",
+        "bench.paddle_ceiling:paddle_ceiling",
+        "paddle",
+        tox_env="bench-paddle",
+        request_of="sklearn",
+    ),
+    "autogluon": Framework(
+        "tests.workload.models.autogluon_iris:build_autogluon",
+        "bench.autogluon_ceiling:autogluon_ceiling",
+        "autogluon.tabular",
+        tox_env="bench-autogluon",
+        request_of="sklearn",
+    ),
 }

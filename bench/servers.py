@@ -12,7 +12,6 @@ import time
 from collections.abc import Generator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from importlib.machinery import PathFinder
 from pathlib import Path
 
 from model_server_charm.families.kserve_python.family import (
@@ -38,10 +37,17 @@ TUNING_VARIABLES = (
     "PREDICT_PROBA",
 )
 STOP_TIMEOUT_S = 30
+ORIGIN_TIMEOUT_S = 60
+# Run by the server's own interpreter, in its environment and directory: where it imports from.
+FIND_MODULE = (
+    "import importlib.util, sys; spec = importlib.util.find_spec(sys.argv[1]);"
+    " print(spec.origin if spec else '')"
+)
 # A kserve checkout's python/ directory: run the real upstream servers from it.
 KSERVE_PYTHON_DIR_ENV = "KSERVE_PYTHON_DIR"
 # The KServe Python servers, each a directory of that checkout holding its package
 # (predictiveserver imports three others).
+LIVE_PATH = "/v2/health/live"
 KSERVE_SERVER_MODULES = sorted(
     {runtime.server_module for runtime in RUNTIMES.values() if runtime.family == "kserve-python"}
 )
@@ -65,6 +71,15 @@ class Command:
     label: str
     argv: tuple[str, ...]
     environment: Mapping[str, str] = field(default_factory=dict[str, str])
+    # The server's worker processes (the bench's accounting: memory per worker).
+    workers: int = 1
+    # Whether the server's /metrics sums the resident memory of its whole process tree
+    # (the launcher's process_resident_memory_bytes); else the bench reads /proc only.
+    tree_memory_metric: bool = False
+    # Where it runs (None: the bench's directory).
+    cwd: Path | None = None
+    # What to POST once the server answers, before its model can be ready (a model load).
+    load_paths: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         variables = [f"{name}={value}" for name, value in sorted(self.environment.items())]
@@ -136,11 +151,39 @@ def server_base_environment() -> dict[str, str]:
     return environment
 
 
-def server_origin(module: str) -> str:
-    """The file the servers that `running` starts import `module` from."""
-    paths = server_base_environment()["PYTHONPATH"].split(os.pathsep)
-    spec = PathFinder.find_spec(module, paths) or importlib.util.find_spec(module)
-    return str(spec.origin) if spec else f"nowhere: {module} is not importable"
+def imported_from(pid: int, module: str) -> str:
+    """The file the running process `pid` imports `module` from.
+
+    Asked of the process itself: its own interpreter (/proc/<pid>/exe), run with
+    its environment and in its working directory, resolves the module as the
+    process did when it started, so a server that imported another copy shows it.
+    """
+    process = Path("/proc") / str(pid)
+    environment = dict(
+        entry.split("=", 1)
+        for entry in (process / "environ").read_bytes().decode(errors="replace").split("\0")
+        if "=" in entry
+    )
+    completed = subprocess.run(
+        [os.readlink(process / "exe"), "-c", FIND_MODULE, module],
+        env=environment,
+        cwd=os.readlink(process / "cwd"),
+        capture_output=True,
+        text=True,
+        timeout=ORIGIN_TIMEOUT_S,
+        check=False,
+    )
+    return completed.stdout.strip() or f"nowhere: {completed.stderr.strip()[-300:]}"
+
+
+def origin_kind(path: str) -> str:
+    """Whose server a module file is: upstream's checkout, the stand-ins, or an installed one."""
+    checkout = os.environ.get(KSERVE_PYTHON_DIR_ENV)
+    if checkout and Path(path).is_relative_to(Path(checkout).resolve()):
+        return f"upstream's own server ({KSERVE_PYTHON_DIR_ENV})"
+    if Path(path).is_relative_to(STANDINS):
+        return "the workload tests' stand-in"
+    return "installed"
 
 
 class ServedModel(ModelServerClient):
@@ -187,6 +230,7 @@ def running(
         process = subprocess.Popen(
             command.argv,
             env=environment,
+            cwd=command.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the workers are stopped with it
@@ -206,19 +250,31 @@ def _wait_ready(
     log_path: Path,
 ) -> None:
     deadline = time.monotonic() + timeout_s
+    loaded = not command.load_paths
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ServerStartError(
                 f"{command.label}: the server exited with status {process.returncode}\n"
                 f"  command: {command}\n{_tail(log_path)}"
             )
-        if client.model_ready():
+        if not loaded and client.answers(LIVE_PATH):
+            _load(client, command)
+            loaded = True
+        if loaded and client.model_ready():
             return
         time.sleep(0.2)
     raise ServerStartError(
         f"{command.label}: the model was not ready after {timeout_s:.0f} s\n"
         f"  command: {command}\n{_tail(log_path)}"
     )
+
+
+def _load(client: ServedModel, command: Command) -> None:
+    """POST the command's model loads; a refused one stops the bench with the server's reason."""
+    for path in command.load_paths:
+        answer = client.post(path, b"{}")
+        if not answer.ok:
+            raise ServerStartError(f"{command.label}: POST {path}: {answer.status} {answer.body}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -121,7 +121,7 @@ def readme(runtime: Runtime, charmcraft: dict[str, Any]) -> str:
     """The charm's README: what it serves, how to deploy it, its options, actions, relations."""
     relations = [
         (endpoint, relation)
-        for section in ("provides", "requires")
+        for section in ("provides", "requires", "peers")
         for endpoint, relation in (charmcraft.get(section) or {}).items()
     ]
     return render_template(

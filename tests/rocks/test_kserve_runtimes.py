@@ -8,9 +8,13 @@ the rock given no arguments must run as KServe would run it.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from bench import kserve_manifests
+from bench.commands import KSERVE_DEFAULT_WORKERS
 from scripts.kserve_rocks import MODEL_DIR, KServeRock
 from tests.rocks.rockcraft_projects import RockProject, server_arguments, spec_of
 from tests.rocks.server_cli import ServerCli, unknown_flags
@@ -20,6 +24,10 @@ from tests.rocks.server_cli import ServerCli, unknown_flags
 MODEL_NAME, MODEL_FORMAT = "model", "sklearn"
 # Flags a runtime may leave to the server, with kserve's default (DESIGN.md section 3).
 KSERVE_DEFAULTS = {"--http_port": "8080"}
+# Run in a fresh interpreter: kserve.model_server parses its importer's command line.
+KSERVE_WORKERS_DEFAULT = (
+    "from kserve.model_server import parser; print(parser.get_default('workers'))"
+)
 
 
 def runtime_args(spec: KServeRock) -> list[str]:
@@ -74,3 +82,16 @@ def test_runtime_facts_match_kserve(rock: RockProject) -> None:
     (container,) = spec["containers"]
     assert container == kserve_manifests.server_container(manifest)
     assert tuple(container["args"]) == runtime.args
+
+
+def test_bench_counts_upstreams_workers_as_kserves_parser_defaults_them():
+    """Upstream's runtimes pass no --workers: the bench's memory per worker divides by kserve's."""
+    completed = subprocess.run(
+        [sys.executable, "-c", KSERVE_WORKERS_DEFAULT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    assert int(completed.stdout) == KSERVE_DEFAULT_WORKERS

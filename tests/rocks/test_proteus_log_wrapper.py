@@ -1,9 +1,11 @@
 """The proteus-server rock's amdinfer-serve keeps the server's logs off the disk and useful.
 
 The wrapper runs here exactly as the rock installs it, with `amdinfer-server`
-on PATH being the workload tests' stand-in, which writes its log files as the
-real server does (server.log opened by path, truncated, then appended to;
-drogon.log appended to and renamed at a clean stop). As under Pebble, the
+on PATH being the workload tests' server under test (the stand-in, or with
+AMDINFER_PREFIX a real build: tests/workload/amdinfer_server.py), which writes
+its log files as the real server does (server.log opened by path, truncated,
+then appended to; drogon.log created at its first line, appended to and
+renamed at a clean stop). As under Pebble, the
 wrapper's output is a pipe created by root, and the server may run as another
 user: a case checked here when the tests run as root.
 """
@@ -27,20 +29,21 @@ import pytest
 
 from bench.servers import free_port
 from tests.rocks.rockcraft_projects import ROCKS_DIR
-from tests.workload.amdinfer_standin import (
+from tests.workload.amdinfer_run import (
     ECHO_REQUEST,
     http,
     make_repository,
-    standin_environment,
+    server_environment,
     wait_until,
 )
+from tests.workload.amdinfer_server import amdinfer_server
 
 WRAPPER = ROCKS_DIR / "proteus-server" / "bin" / "amdinfer-serve"
 TIMEOUT_S = 20.0
 OTHER_USER = "nobody"
 # An interpreter another user can run: the tests' own may live under /root.
 SYSTEM_PYTHON = "/usr/bin/python3"
-INFER_LINE = "[server] [info] Received modelInfer request for echo"
+INFER_LINE = "[server] [info] [http_server.cpp:497] Received modelInfer request for echo"
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,10 @@ class WrapperRun:
 
 
 def write_shim(directory: Path, python: str) -> Path:
-    """A directory whose `amdinfer-server` runs the stand-in with `python`."""
+    """A directory whose `amdinfer-server` runs the server under test (stand-in: on `python`)."""
     directory.mkdir(parents=True, exist_ok=True)
     shim = directory / "amdinfer-server"
-    shim.write_text(f'#!/bin/sh\nexec {python} -m amdinfer "$@"\n')
+    shim.write_text(amdinfer_server().launcher(python))
     shim.chmod(0o755)
     return directory
 
@@ -88,7 +91,7 @@ def running_wrapper(
         make_repository(repository)
     shims = write_shim(workdir / "bin", python)
     port = free_port()
-    env = standin_environment(home)
+    env = server_environment(home)
     env = {**env, **(environment or {}), "PATH": f"{shims}{os.pathsep}{env['PATH']}"}
     if user is not None:
         shutil.chown(home, user)
@@ -131,7 +134,7 @@ def test_server_log_goes_to_standard_output_through_a_fifo(tmp_path: Path):
 
     assert (statuses, status) == ([200] * 3, 0)
     assert fifo
-    assert on_disk == {"drogon.log": 0}
+    assert on_disk == {}, "nothing but the FIFO: drogon wrote nothing, so made no log"
 
 
 def test_exit_status_is_the_servers(tmp_path: Path):
@@ -168,7 +171,7 @@ def test_logs_a_killed_run_left_are_forwarded_at_start(tmp_path: Path):
         left = regular_files(run.log_dir)
         assert run.stop() == 0
 
-    assert left == {"drogon.log": 0}
+    assert left == {}
     assert "left by a killed run" in err.read_text()
 
 

@@ -3,9 +3,11 @@
 Every rock's parts are validated with craft_parts by test_rockcraft_yaml.py;
 here are the proteus-specific promises: the service runs the log wrapper with
 flags amdinfer-server's own parser accepts, the environment the FPGA workers
-need is set, the FPGA parts can be left out, every source is pinned, the
-handwritten trantor patch is well formed. The last tests run the packed rock
-with a container engine (they skip, saying why, where there is none).
+need is set, the FPGA parts can be left out, every source is pinned, trantor
+gets the fix amdinfer's own build applies, both amdinfer builds configure
+alike, and the b64 CMake package the build needs works with CMake. The last
+tests run the packed rock with a container engine (they skip, saying why,
+where there is none).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import craft_parts
@@ -26,7 +31,7 @@ from tests.charm_plan import charm_plan
 from tests.charms import PROTEUS
 from tests.rocks.rockcraft_projects import ROCKS_DIR, load_rock
 from tests.rocks.test_rock_run import host_port, http, load_image, packed_rock, run
-from tests.workload.amdinfer_standin import ECHO_REQUEST
+from tests.workload.amdinfer_run import ECHO_REQUEST
 from tests.workload.standins.amdinfer.cli import OptionError, parse
 
 if sys.version_info >= (3, 11):
@@ -53,7 +58,12 @@ METRIC_NAMES = (
 )
 # A pinned remote source: a git tag or commit, or an archive whose URL names a version.
 VERSIONED_ARCHIVE = re.compile(r"[/-]v?\d+(\.\d+)+")
-HUNK = re.compile(r"^@@ -\d+,(\d+) \+\d+,(\d+) @@")
+AMDINFER_PARTS = ("amdinfer-server", "amdinfer-xmodel-worker")
+# vcpkg's trantor fix in amdinfer v0.4.0's overlay port, and its git blob id there.
+TRANTOR_FIX = "external/vcpkg/ports/trantor/fix-ares-destructor.patch"
+TRANTOR_FIX_BLOB = "03726b2b6f1043db5920babf3d004102bfded04a"
+B64_CONFIG = ROCK_DIR / "cmake" / "unofficial-b64-config.cmake"
+CMAKE_TIMEOUT_S = 120
 
 
 def service() -> dict[str, Any]:
@@ -126,16 +136,35 @@ def test_home_is_created_for_the_run_user():
     ), f"no part creates {home} owned by {RUN_USER_ID}"
 
 
+def configure_flags(part: str) -> dict[str, str]:
+    """The -D flags of the part's `cmake -S . -B build` line, by name."""
+    script = ROCK.parts[part]["override-build"].replace("\\\n", " ")
+    (line,) = [line for line in script.splitlines() if line.strip().startswith("cmake -S ")]
+    flags = (word.removeprefix("-D") for word in shlex.split(line) if word.startswith("-D"))
+    return dict(flag.split("=", 1) for flag in flags)
+
+
 def test_fpga_and_library_environment():
     environment = service()["environment"]
     for variable in FPGA_VARIABLES:
         assert environment[variable].startswith("/"), variable
-    prefix = next(
-        parameter.split("=", 1)[1]
-        for parameter in ROCK.parts["amdinfer-server"]["cmake-parameters"]
-        if parameter.startswith("-DCMAKE_INSTALL_PREFIX=")
-    )
+    prefix = configure_flags("amdinfer-server")["CMAKE_INSTALL_PREFIX"]
     assert f"{prefix}/lib" in environment["LD_LIBRARY_PATH"].split(":")
+
+
+def test_both_amdinfer_builds_configure_alike_but_for_vitis():
+    server, xmodel = (configure_flags(part) for part in AMDINFER_PARTS)
+    differing = {
+        name for name in server.keys() | xmodel.keys() if server.get(name) != xmodel.get(name)
+    }
+
+    assert differing == {"AMDINFER_ENABLE_VITIS", "CMAKE_PREFIX_PATH"}
+    assert (server["AMDINFER_ENABLE_VITIS"], xmodel["AMDINFER_ENABLE_VITIS"]) == ("OFF", "ON")
+    assert xmodel["CMAKE_PREFIX_PATH"].startswith(server["CMAKE_PREFIX_PATH"] + ";")
+    assert server["CMAKE_BUILD_TYPE"] == "Release"
+    for part, build in zip(AMDINFER_PARTS, ("build -- -j", "--target workerXmodel"), strict=True):
+        script = ROCK.parts[part]["override-build"]
+        assert script.index("--target lib_config lib_grpc") < script.index(build), part
 
 
 def test_fpga_parts_can_be_left_out():
@@ -157,20 +186,60 @@ def test_remote_sources_are_pinned():
             assert VERSIONED_ARCHIVE.search(source), f"{name}: {source} names no version"
 
 
-def test_trantor_patch_is_applied_and_well_formed():
-    patch = ROCK_DIR / "patches" / "trantor-ares-resolver-after-loop.patch"
-    assert patch.name in ROCK.parts["trantor"]["override-pull"]
-    lines = patch.read_text().splitlines()
-    assert "+++ b/trantor/net/inner/AresResolver.cc" in lines
-    hunks = [i for i, line in enumerate(lines) if HUNK.match(line)]
-    assert hunks, "the patch has no hunk"
-    for start, end in zip(hunks, [*hunks[1:], len(lines)], strict=True):
-        header = HUNK.match(lines[start])
-        assert header is not None
-        old, new = (int(count) for count in header.groups())
-        body = lines[start + 1 : end]
-        assert sum(not line.startswith("+") for line in body) == old
-        assert sum(not line.startswith("-") for line in body) == new
+def test_trantor_gets_the_fix_amdinfers_own_build_applies():
+    """Vcpkg's patch, read from the amdinfer tag the server part builds, checked by blob id."""
+    script = ROCK.parts["trantor"]["override-pull"]
+    clone = next(line for line in script.replace("\\\n", " ").splitlines() if "git clone" in line)
+
+    assert ROCK.parts["trantor"]["source"].endswith("/v1.5.11.tar.gz")
+    assert f"--branch {ROCK.parts['amdinfer-server']['source-tag']} " in clone
+    assert ROCK.parts["amdinfer-server"]["source"] in clone
+    assert f"fix={TRANTOR_FIX}" in script
+    assert f'rev-parse "HEAD:${{fix}}")" = {TRANTOR_FIX_BLOB}' in script
+    assert script.index("rev-parse") < script.index("| patch -p1")
+    assert "git" in ROCK.parts["trantor"]["build-packages"]
+
+
+def test_b64_cmake_package_is_installed_where_the_build_looks():
+    script = ROCK.parts["amdinfer-server"]["override-build"]
+    prefix_path = configure_flags("amdinfer-server")["CMAKE_PREFIX_PATH"].split(";")
+
+    assert '"${CRAFT_PROJECT_DIR}/cmake/unofficial-b64-config.cmake"' in script
+    assert "${CRAFT_PART_INSTALL}/usr/local" in prefix_path
+    assert (
+        '"${CRAFT_PART_INSTALL}/usr/local/lib/cmake/unofficial-b64/unofficial-b64-config.cmake"'
+        in script
+    )
+
+
+def test_b64_cmake_package_defines_the_target_amdinfer_links(tmp_path: Path):
+    """CMake itself finds the package in a prefix laid out as the part's, over libb64-dev."""
+    cmake = shutil.which("cmake")
+    if (
+        cmake is None
+        or shutil.which("cc") is None
+        or not Path("/usr/include/b64/encode.h").exists()
+    ):
+        pytest.skip("needs cmake, cc and libb64-dev (the amdinfer-server part's build packages)")
+    package = tmp_path / "prefix" / "lib" / "cmake" / "unofficial-b64"
+    package.mkdir(parents=True)
+    shutil.copy(B64_CONFIG, package / B64_CONFIG.name)
+    (tmp_path / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.16)\nproject(probe LANGUAGES C)\n"
+        "find_package(unofficial-b64 CONFIG REQUIRED)\n"
+        "get_target_property(kind unofficial::b64::b64 IMPORTED)\n"
+        "get_target_property(library unofficial::b64::b64 IMPORTED_LOCATION)\n"
+        'message(STATUS "b64: ${kind} ${library}")\n'
+    )
+
+    result = subprocess.run(
+        [cmake, "-S", str(tmp_path), "-B", str(tmp_path / "build"),
+         f"-DCMAKE_PREFIX_PATH={tmp_path / 'prefix'}"],
+        capture_output=True, text=True, timeout=CMAKE_TIMEOUT_S, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"b64: TRUE /\S*/libb64\.so", result.stdout), result.stdout
 
 
 def test_echo_entry_matches_the_design():

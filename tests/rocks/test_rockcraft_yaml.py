@@ -185,3 +185,9 @@ def test_pebble_command_split(command: str, fixed: list[str], defaults: list[str
 def test_pebble_command_rejects_misplaced_brackets(command: str) -> None:
     with pytest.raises(ValueError, match="default arguments"):
         parse_pebble_command(command)
+
+
+def test_rock_plans_only_the_service_the_charm_replaces(rock: RockProject) -> None:
+    """The charm disables any other service or check in the plan as an earlier revision's."""
+    assert list(rock.services) == [rock.entrypoint_service]
+    assert not rock.data.get("checks")

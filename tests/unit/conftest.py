@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
-from model_server_charm import k8s_resources, layer
+from model_server_charm import k8s_resources, layer, rolling
 from model_server_charm.charm import WORKLOAD_CONTAINER
 from model_server_charm.families import family_for
 from tests.charms import KSERVE_CHARMS, ThinCharm, charm_config
@@ -70,6 +70,13 @@ def repository(tmp_path: Path) -> testing.Mount:
     """The proteus container's model repository, kept from one hook to the next."""
     (tmp_path / "models").mkdir()
     return testing.Mount(location="/mnt/models", source=tmp_path / "models")
+
+
+@pytest.fixture
+def instant_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rolling restart's drain and readiness waits, made instant."""
+    for name in ("DRAIN_SECONDS", "READY_WAIT_SECONDS", "POLL_SECONDS"):
+        monkeypatch.setattr(rolling, name, 0.0)
 
 
 @pytest.fixture

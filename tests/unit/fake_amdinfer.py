@@ -22,10 +22,13 @@ from typing import Any
 from tests.unit.fake_server import serving
 
 Reply = tuple[int, Any]
+# As amdinfer-server v0.4.0 answers it: the worker's name and platform, echo's output
+# tensor listed among the inputs (a bug of its serialisation), no outputs.
 ECHO_METADATA = {
-    "name": "cPlusPlus",
-    "platform": "cpu",
-    "inputs": [{"name": "", "datatype": "UINT32", "shape": [1]}],
+    "name": "CPlusPlus",
+    "versions": [],
+    "platform": "CPU",
+    "inputs": [{"name": "", "datatype": "UINT32", "shape": [1]}] * 2,
     "outputs": [],
 }
 

@@ -8,28 +8,33 @@ from pathlib import Path
 import pytest
 
 from bench.arguments import parse_args
-from bench.commands import CHARM_LABEL, UPSTREAM_LABEL, Comparison
-from bench.cpu import CpuUse
-from bench.load import LoadResult
-from bench.results import Measurement, Ratios, report
-from bench.servers import Command, Endpoint
+from bench.commands import KServeComparison
+from bench.comparison import CHARM_LABEL, UPSTREAM_LABEL, ComparisonError
+from bench.servers import Endpoint
+from model_server_charm.runtimes import RUNTIMES
 
 MODEL_DIR = Path("/srv/bench/model")
 ENDPOINT = Endpoint("iris", MODEL_DIR, 18080, 18081)
 PLACES = ("--model_name=iris", f"--model_dir={MODEL_DIR}")
 PORTS = ("--http_port=18080", "--grpc_port=18081")
-CHOICES = "choose one of sklearn, xgboost, lightgbm, pmml, predictive"
+CHOICES = "choose one of sklearn, xgboost, lightgbm, pmml, paddle, predictive, autogluon, proteus"
+MB = 1024 * 1024
+
+
+def kserve(runtime: str, framework: str | None = None) -> KServeComparison:
+    return KServeComparison.of(RUNTIMES[runtime], framework)
 
 
 def test_default_options_compare_sklearn_under_the_default_load():
     options = parse_args([])
 
+    assert isinstance(options.comparison, KServeComparison)
     assert (options.comparison.runtime.name, options.comparison.framework) == (
         "sklearn",
         "sklearn",
     )
     assert (options.load.connections, options.load.threads, options.load.duration_s) == (16, 2, 10)
-    assert (options.rounds, options.levers) == (1, False)
+    assert (options.rounds, options.levers, options.worker_counts) == (1, False, ())
 
 
 def test_options_choose_the_runtime_framework_load_and_rounds():
@@ -42,15 +47,18 @@ def test_options_choose_the_runtime_framework_load_and_rounds():
         "5",
         "--rounds",
         "3",
+        "--workers",
+        "1,2,4",
     ]
 
     options = parse_args(argv)
 
+    assert isinstance(options.comparison, KServeComparison)
     assert (options.comparison.runtime.name, options.comparison.framework) == (
         "predictive",
         "lightgbm",
     )
-    assert (options.load.duration_s, options.rounds) == (5, 3)
+    assert (options.load.duration_s, options.rounds, options.worker_counts) == (5, 3, (1, 2, 4))
 
 
 @pytest.mark.parametrize(
@@ -61,14 +69,17 @@ def test_options_choose_the_runtime_framework_load_and_rounds():
             f"--runtime nope: an unknown runtime the bench does not compare; {CHOICES}",
         ),
         (
-            ["--runtime", "paddle"],
-            f"--runtime paddle: a runtime the bench does not compare; {CHOICES}",
+            ["--runtime", "huggingface"],
+            f"--runtime huggingface: a runtime the bench does not compare; {CHOICES}",
         ),
         (
             ["--runtime", "sklearn", "--framework", "xgboost"],
             "--framework xgboost: kserve-sklearnserver serves sklearn models",
         ),
         (["--rounds", "0"], "--rounds must be at least 1"),
+        (["--workers", "1,0"], "'1,0': every worker count is at least 1"),
+        (["--workers", "two"], "'two': worker counts such as 1,2"),
+        (["--runtime", "proteus", "--framework", "echo"], "--framework: AMD Inference Server"),
     ],
 )
 def test_bad_option_exits_with_a_clear_message(
@@ -88,18 +99,21 @@ def test_bad_option_exits_with_a_clear_message(
         ("xgboost", "xgbserver", ("--nthread=1",)),
         ("lightgbm", "lgbserver", ("--nthread=1",)),
         ("pmml", "pmmlserver", ()),
+        ("paddle", "paddleserver", ()),
         ("predictive", "predictiveserver", ("--framework=sklearn", "--nthread=1")),
+        ("autogluon", "autogluonserver", ()),
     ],
 )
 def test_upstream_command_is_kserves_runtime_args_on_this_machine(
-    runtime: str, server: str, args: tuple[str, ...]
+    runtime: str, server: str, args: tuple[str, ...], tmp_path: Path
 ):
-    comparison = Comparison.of(runtime)
+    comparison = kserve(runtime)
 
-    command = comparison.upstream_command(ENDPOINT)
+    command = comparison.upstream_command(ENDPOINT, tmp_path)
 
     assert command.argv == (sys.executable, "-m", server, *PLACES, *args, *PORTS)
     assert command.environment == {}
+    assert (command.workers, command.tree_memory_metric) == (1, False), "kserve's default"
 
 
 @pytest.mark.parametrize(
@@ -116,7 +130,7 @@ def test_upstream_command_is_kserves_runtime_args_on_this_machine(
 def test_charm_command_is_the_launcher_with_the_charms_workers_and_quiet_logs(
     runtime: str, framework: str | None, workers: int, tmp_path: Path
 ):
-    comparison = Comparison.of(runtime, framework)
+    comparison = kserve(runtime, framework)
 
     command = comparison.charm_command(ENDPOINT, tmp_path)
 
@@ -126,12 +140,13 @@ def test_charm_command_is_the_launcher_with_the_charms_workers_and_quiet_logs(
         command.argv
     )
     assert command.environment["PROMETHEUS_MULTIPROC_DIR"].startswith(str(tmp_path))
-    assert comparison.charm_workers == workers
+    assert (comparison.charm_workers, command.workers) == (workers, workers)
+    assert command.tree_memory_metric, "the launcher's /metrics sums the process tree"
 
 
 def test_levers_end_at_the_charms_default_without_repeating_it(tmp_path: Path):
-    two_workers = Comparison.of("predictive", "sklearn")
-    one_worker = Comparison.of("predictive", "lightgbm")
+    two_workers = kserve("predictive", "sklearn")
+    one_worker = kserve("predictive", "lightgbm")
 
     many = two_workers.lever_commands(ENDPOINT, tmp_path)
     few = one_worker.lever_commands(ENDPOINT, tmp_path)
@@ -146,38 +161,54 @@ def test_levers_end_at_the_charms_default_without_repeating_it(tmp_path: Path):
     assert [c.label for c in few] == [c.label for c in many[:3]] + [CHARM_LABEL]
 
 
-def measurement(label: str, requests: int, p50_ms: float, p99_ms: float) -> Measurement:
-    """A 10 s run of `requests`, every one counted by /metrics."""
-    result = LoadResult(requests, 10.0, p50_ms, p99_ms, socket_errors=0, bad_status=0)
-    cpu = CpuUse(seconds=10.0, server=9.0, load_generator=5.0, machine=15.0)
-    return Measurement(Command(label, ("server",)), result, cpu, requests, requests, 32)
+@pytest.mark.parametrize(
+    ("runtime", "framework"),
+    [("sklearn", None), ("lightgbm", None), ("pmml", None), ("paddle", None)],
+)
+def test_caps_are_the_charms_own_runtime_data(runtime: str, framework: str | None):
+    comparison = kserve(runtime, framework)
+
+    assert comparison.max_workers == RUNTIMES[runtime].max_workers
 
 
-ROUNDS = [
-    measurement(UPSTREAM_LABEL, 10_000, 8.0, 20.0),
-    measurement(CHARM_LABEL, 20_000, 4.0, 10.0),
-    measurement(UPSTREAM_LABEL, 12_000, 6.0, 16.0),
-    measurement(CHARM_LABEL, 18_000, 5.0, 12.0),
-]
+def test_a_cap_set_by_an_option_is_the_charms_too():
+    assert kserve("predictive", "lightgbm").max_workers == 1
 
 
-def test_ratios_are_of_the_medians_over_rounds_and_of_each_rounds_rate():
-    ratios = Ratios.of(ROUNDS)
+def test_charm_command_at_a_worker_count_passes_it_and_counts_it(tmp_path: Path):
+    command = kserve("sklearn").charm_command(ENDPOINT, tmp_path, "charm, 3 workers", 3)
 
-    assert ratios.rate == pytest.approx(19_000 / 11_000)
-    assert (ratios.p50, ratios.p99) == (pytest.approx(4.5 / 7.0), pytest.approx(11.0 / 18.0))
-    assert ratios.rate_per_round == pytest.approx((2.0, 1.5))
+    assert "--workers=3" in command.argv
+    assert (command.label, command.workers) == ("charm, 3 workers", 3)
 
 
-def test_report_prints_the_ratios_and_the_share_of_the_ceiling(capsys: pytest.CaptureFixture[str]):
-    report(ROUNDS, ceiling=3800.0)
+@pytest.mark.parametrize(
+    ("runtime", "borrowed"),
+    [("paddle", "sklearn"), ("autogluon", "sklearn"), ("sklearn", "sklearn")],
+)
+def test_a_runtime_without_upstream_example_gets_the_iris_rows_of_another(
+    runtime: str, borrowed: str
+):
+    comparison = kserve(runtime)
 
-    printed = capsys.readouterr().out
-    assert (
-        "charm default / upstream default: req/s x1.73, p50 x0.64, p99 x0.61 (medians)" in printed
+    example = RUNTIMES[borrowed].default_example
+    assert example is not None
+    assert (comparison.request_json, comparison.protocol) == (
+        example.request_json,
+        example.protocol,
     )
-    assert "req/s ratio in each round: x2.00 x1.50" in printed
-    assert (
-        "ceiling, in-process predict of the same rows: 3800/s (charm default reaches 50% of it)"
-        in printed
+
+
+def test_a_framework_missing_here_names_its_tox_environment(tmp_path: Path):
+    comparison = kserve("paddle")
+    if comparison.model.installed:
+        pytest.skip("PaddlePaddle is installed in this environment")
+
+    with pytest.raises(ComparisonError) as raised:
+        comparison.build_model(tmp_path)
+
+    assert str(raised.value) == (
+        "--runtime paddle: paddle is not installed in this environment;"
+        " run: tox -e bench-paddle -- --runtime paddle"
     )
+    assert not (tmp_path / "model").exists()

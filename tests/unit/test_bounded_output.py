@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from ops import testing
 
-from model_server_charm import bounded
+from model_server_charm import bounded, rolling
 from model_server_charm.families.amdinfer.models import MODEL_NAME_RULE
 from tests.charms import PROTEUS, REPRESENTATIVE, ThinCharm
 from tests.unit.conftest import MODEL_URI, running_container
@@ -98,9 +98,14 @@ CASES = [
         id="smoke-test-failure",
     ),
     pytest.param(blocked_status, 8192, "invalid config: model-name='mmm", LONG, id="blocked"),
-    # The status names the whole model-uri: 25 bytes of text before it.
+    # The status names the whole model-uri: 25 bytes of text before it, then a
+    # single unit's note.
     pytest.param(
-        waiting_status, 8192, "loading model model from s3://bucket/mmm", 200_025, id="waiting"
+        waiting_status,
+        8192,
+        "loading model model from s3://bucket/mmm",
+        200_025 + len(f"; {rolling.SINGLE_UNIT_NOTE}".encode()),
+        id="waiting",
     ),
 ]
 

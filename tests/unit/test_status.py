@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from ops import pebble, testing
 
+from model_server_charm import rolling
 from model_server_charm.families.kserve_python import family as kserve_python
 from tests.charms import ThinCharm
 from tests.unit.conftest import MODEL_URI, container, running_container
@@ -51,7 +52,9 @@ def test_loading_model_is_waiting(
         containers={running_container(charm, fake.port)},
     )
     out = ctx.run(ctx.on.update_status(), state)
-    assert out.unit_status == testing.WaitingStatus(f"loading model model from {MODEL_URI}")
+    assert out.unit_status == testing.WaitingStatus(
+        f"loading model model from {MODEL_URI}; {rolling.SINGLE_UNIT_NOTE}"
+    )
 
 
 REASON = "RuntimeError: More than one model file is detected"

@@ -2,10 +2,11 @@
 
 It serves amdinfer v0.4.0's metric families exactly as the stand-in server
 renders them (tests/workload/standins/amdinfer/metrics.py, the one description
-of names, types, help texts and labels), with values that grow with time as
-under steady traffic, and latency quantiles chosen by the test. A "stalled"
-exporter's workers take requests in and return none, as a hung FPGA worker
-would: something the stand-in server itself cannot be made to do.
+of names, types, help texts and labels, checked against a real build), with
+values that grow with time as under steady traffic, and latency quantiles
+chosen by the test. A "stalled" exporter's workers take requests in and return
+none, as a hung FPGA worker would: something neither the stand-in nor a real
+CPU-only server can be made to do.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def snapshot(behaviour: Behaviour, seconds: float) -> Snapshot:
     answered = 0 if behaviour.stalled else requests
     return Snapshot(
         requests={("rest", "GET"): 3, ("rest", "POST"): requests},
-        pipeline_ingress={"batcher": requests, "worker": requests},
+        # Each request counted in at both workers of echo's chain, out at the last.
+        pipeline_ingress={"batcher": requests, "worker": 2 * requests},
         pipeline_egress={"batcher": requests, "worker": answered},
         queue_sizes={("input", "batcher"): requests - answered, ("input", "buffer"): 1},
         latency_quantiles={0.5: behaviour.p50_us, 0.9: behaviour.p90_us, 0.99: behaviour.p99_us},

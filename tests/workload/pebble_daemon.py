@@ -95,6 +95,15 @@ class PebbleDaemon:
         """Where Pebble listens."""
         return str(self.pebble_dir / SOCKET_NAME)
 
+    def healthy(self, level: str = "ready") -> bool:
+        """Pebble's health at `level` (/v1/health), what Juju's probes of the container read."""
+        connection = _UnixConnection(self.socket_path)
+        try:
+            connection.request("GET", f"/v1/health?level={level}")
+            return connection.getresponse().status == 200
+        finally:
+            connection.close()
+
     def metrics(self) -> dict[tuple[str, str], int]:
         """Pebble's own counters (/v1/metrics), by (metric, service or check name).
 

@@ -300,7 +300,8 @@ def test_proteus_alerts_fire_on_amdinfer_metrics(tmp_path: Path):
                 ],
             },
             {
-                # A healthy server: fast, and the workers answer what they take in.
+                # A healthy server: fast, and the workers answer what they take in
+                # (amdinfer counts each request in at both workers of a chain, out once).
                 "interval": "1m",
                 "input_series": [
                     {
@@ -313,7 +314,7 @@ def test_proteus_alerts_fire_on_amdinfer_metrics(tmp_path: Path):
                         "series": _series(
                             "amdinfer_pipeline_ingress_total", {**labels, "stage": "worker"}
                         ),
-                        "values": "0+100x15",
+                        "values": "0+200x15",
                     },
                     {
                         "series": _series(

@@ -15,9 +15,11 @@ request, and then:
   the threshold is the default, active with a tiny latency threshold, "server
   down" once the server stops, "no metrics" once no unit is left to scrape.
 
-Proteus (no charm yet, no amdinfer-server package) gets the same treatment
-from the same code paths, scraping stand-in exporters of amdinfer's metrics
-(tests/workload/amdinfer_metrics.py): a healthy unit and a stalled, slow one.
+Proteus gets the same treatment from the same code paths, with two units: a
+healthy one, amdinfer-server itself (the stand-in, or with AMDINFER_PREFIX a
+real build) answering bounded echo traffic, and a stalled, slow one, a
+synthetic exporter of amdinfer's metrics (tests/workload/amdinfer_metrics.py)
+whose workers answer nothing, which no CPU-only server can be made to do.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ import json
 import math
 import re
 import socket
+import threading
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,7 @@ from model_server_charm.families import family_for
 from model_server_charm.observability import dashboards, metrics, rules
 from model_server_charm.runtimes import RUNTIMES
 from tests.workload import amdinfer_metrics, prometheus
+from tests.workload.amdinfer_run import ECHO_REQUEST, RunningAmdinfer, running_amdinfer
 from tests.workload.charm_cases import UNTIMED_OPENAI, CharmCase
 from tests.workload.harness import running_server
 from tests.workload.published import PROTEUS, panel_queries, publish, substitute
@@ -51,6 +56,9 @@ SCRAPE_TIMEOUT = 60.0
 PREDICT_REQUESTS = 200
 TRAFFIC_BATCHES = 10
 BATCH_PAUSE_S = 0.5
+# The proteus unit's traffic: bounded, steady through the scrapes.
+ECHO_REQUESTS = 6000
+ECHO_INTERVAL_S = 0.02
 # Grafana's value of a variable set to "All" (the dashboards' allValue).
 ALL = ".*"
 VARIABLE_QUERY = re.compile(r"^label_values\((?P<selector>.+), (?P<label>\w+)\)$")
@@ -128,6 +136,26 @@ def _port_free_on(*hosts: str) -> int:
     raise RuntimeError(f"no port free on all of {hosts}")
 
 
+@contextlib.contextmanager
+def echo_traffic(amdinfer: RunningAmdinfer) -> Generator[None]:
+    """Echo requests every ECHO_INTERVAL_S in the background, at most ECHO_REQUESTS of them."""
+    stop = threading.Event()
+
+    def send() -> None:
+        for _ in range(ECHO_REQUESTS):
+            if stop.wait(ECHO_INTERVAL_S):
+                return
+            amdinfer.post("/v2/models/echo/infer", ECHO_REQUEST)
+
+    sender = threading.Thread(target=send, name="echo-traffic", daemon=True)
+    sender.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        sender.join()
+
+
 def test_proteus_dashboard_and_alerts_against_prometheus(tmp_path: Path):
     prometheus.binaries()
     healthy, stalled = "127.0.0.1", "127.0.0.2"
@@ -153,7 +181,8 @@ def test_proteus_dashboard_and_alerts_against_prometheus(tmp_path: Path):
         p50_us=900_000, p90_us=1_500_000, p99_us=2_000_000, stalled=True
     )
     with (
-        amdinfer_metrics.serving(healthy, port, amdinfer_metrics.Behaviour()),
+        running_amdinfer(tmp_path / "amdinfer", port=port) as amdinfer,
+        echo_traffic(amdinfer),
         amdinfer_metrics.serving(stalled, port, slow),
         server.running(),
     ):

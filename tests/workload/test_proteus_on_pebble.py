@@ -9,8 +9,8 @@ through a `Workload` on this Pebble (files pushed and pulled by Pebble's file
 API, as in the pod), and the actions are the charm's action code.
 
 Only what differs between the pod and this machine is mapped: the wrapper's
-path, the repository (/mnt/models) and HOME; `amdinfer-server` is a two-line
-shim on the daemon's PATH that starts the stand-in.
+path, the repository (/mnt/models) and HOME; `amdinfer-server` is a short
+shim on the daemon's PATH that starts the server under test on loopback.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from model_server_charm.server_client import ModelServerClient, ServerUnreachabl
 from model_server_charm.workload import Workload
 from tests.charm_plan import CharmPlan, charm_plan
 from tests.charms import PROTEUS, charm_config
-from tests.workload.amdinfer_standin import ECHO_REQUEST, STANDINS, make_repository
+from tests.workload.amdinfer_run import ECHO_REQUEST, make_repository
+from tests.workload.amdinfer_server import amdinfer_server, listeners
 from tests.workload.harness import host_layer
 from tests.workload.pebble_daemon import PebbleDaemon, child_pids, process_uid, running_pebble
 from tests.workload.server_runtime import ServerRuntime
@@ -71,7 +72,7 @@ class ProteusOnPebble:
     def config(self, models: list[dict[str, Any]]) -> CharmConfig:
         """The charm's configuration: the layer's options and this `models` option."""
         values = {name.replace("-", "_"): value for name, value in self.options.items()}
-        # JSON is YAML without the anchors a YAML dump writes for a shared tensor (refused).
+        # JSON (a YAML subset): objects used twice are written out, not YAML aliases.
         return charm_config(PROTEUS.charm_type.runtime, **values, models=json.dumps(models))
 
     def repository_model(self, name: str) -> dict[str, Any]:
@@ -115,9 +116,9 @@ def _container(daemon: PebbleDaemon, name: str) -> ops.Container:
 
 
 def _shim(directory: Path) -> Path:
-    """`amdinfer-server` on PATH: the stand-in, run by the daemon's `python3`."""
+    """`amdinfer-server` on PATH: the server under test (the stand-in on the daemon's python3)."""
     shim = directory / "amdinfer-server"
-    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{STANDINS}" exec python3 -m amdinfer "$@"\n')
+    shim.write_text(amdinfer_server().launcher())
     shim.chmod(0o755)
     return directory
 
@@ -134,8 +135,8 @@ def proteus(
     repository = make_repository(server_runtime.directory("repository"))
     home = server_runtime.directory("home")
     store = server_runtime.directory("store")
-    model_file = store / "libecho.so"  # the stand-in runs any file of the echo library's name
-    model_file.write_bytes(b"placeholder for the library the rock builds")
+    model_file = store / "libecho.so"
+    model_file.write_bytes(amdinfer_server().echo_library())
     paths = {
         WRAPPER: str(REPO_ROOT / "rocks" / "proteus-server" / "bin" / "amdinfer-serve"),
         amdinfer_family.REPOSITORY: str(repository),
@@ -156,6 +157,9 @@ def proteus(
             plan, options, daemon, workload, client, repository, str(model_file)
         )
         proteus.wait_ready()
+        server = _pid_of(proteus, amdinfer_server().command_line_mark)
+        exposed = [found for found in listeners(server) if not found.is_loopback]
+        assert not exposed, f"{amdinfer_server().name} listens beyond loopback: {exposed}"
         with pytest.MonkeyPatch.context() as patch:
             # The family writes to /mnt/models in the pod; here that is `repository`.
             patch.setattr(amdinfer_family, "REPOSITORY", str(repository))
@@ -176,7 +180,7 @@ def _cmdline(pid: int) -> list[str]:
 
 def test_the_rocks_wrapper_runs_the_server_as_the_layers_user(proteus: ProteusOnPebble):
     wrapper = _pid_of(proteus, "amdinfer-serve")
-    server = _pid_of(proteus, "-m amdinfer")
+    server = _pid_of(proteus, amdinfer_server().command_line_mark)
 
     assert process_uid(wrapper) == process_uid(server) == pwd.getpwnam(SERVER_USER).pw_uid
     assert f"--model-repository={proteus.repository}" in _cmdline(server)

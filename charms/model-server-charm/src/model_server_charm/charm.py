@@ -14,12 +14,12 @@ from typing import ClassVar
 
 import ops
 
-from model_server_charm import actions, bounded, credentials, deployment, serverless
+from model_server_charm import actions, bounded, credentials, deployment, rolling, serverless
 from model_server_charm.config import CharmConfig, ConfigError, ServerConfig
 from model_server_charm.credentials import CredentialsError, accepted_credentials
 from model_server_charm.families import family_for
 from model_server_charm.kubernetes_problems import KubernetesProblemError
-from model_server_charm.layer import WORKLOAD_CONTAINER
+from model_server_charm.layer import WORKLOAD_CONTAINER, ServerPlan
 from model_server_charm.observability import dashboards, logs, metrics
 from model_server_charm.runtimes import Runtime
 from model_server_charm.server_client import ModelServerClient
@@ -46,6 +46,10 @@ class ModelServerCharm(ops.CharmBase):
             self.runtime.service_name,
             image_hint=f"is the server-image resource the {self.runtime.server_module} rock?",
             failure_file=self.family.failure_file,
+        )
+        # A change that restarts the server runs on one unit at a time.
+        self._rollout = rolling.RollingRestart(
+            self, self.server, wanted=self._wanted_plan, ready=self._model_ready_now
         )
         for event in (
             self.on.install,
@@ -116,8 +120,7 @@ class ModelServerCharm(ops.CharmBase):
     @cached_property
     def _local_model_ready(self) -> bool:
         """Whether the model in this pod answers its readiness URL; asked once per hook."""
-        config = self._config
-        return not isinstance(config, ConfigError) and self.family.model_ready(config)
+        return self._model_ready_now()
 
     def _client(self, config: CharmConfig) -> ModelServerClient:
         """The server in this pod; in serverless mode, the InferenceService's cluster address."""
@@ -175,17 +178,22 @@ class ModelServerCharm(ops.CharmBase):
             self._reconcile_sidecar(config, credentials)
 
     def _log_layers(self) -> dict[str, ops.pebble.LayerDict]:
-        layer = self._logs.layer(self.server.plan_log_targets())
+        layer = self._logs.layer(self.server.plan().log_targets)
         return {logs.LAYER_NAME: layer} if layer else {}
 
     def _reconcile_sidecar(self, config: CharmConfig, secret: dict[str, str]) -> None:
         """The server runs in this pod, whatever the Kubernetes side could do.
 
         Pebble first: the readiness read after the replan is that of the server
-        now planned, and a leftover InferenceService is deleted only once it serves.
+        now planned, and a leftover InferenceService is deleted only once it serves;
+        a change that restarts a serving server waits for this unit's turn.
         """
         if self.server.can_connect():
-            self._serve_here(config, secret)
+            plan = self._server_plan(config, secret)
+            if self._rollout.converge(plan, serving=self.family.model_ready(config)):
+                # Only the command: the environment may hold storage credentials.
+                logger.info("server plan changed: %s", self.family.command(config))
+            self.unit.set_ports(config.server.http_port, config.server.grpc_port)
         self._deployment.reconcile_sidecar(config, lambda: self._local_model_ready)
         if self._local_model_ready:
             # Armed only now: the port opens once the model is loaded, which may take
@@ -195,16 +203,25 @@ class ModelServerCharm(ops.CharmBase):
                 self.server, self.family.local_client(config), config
             )
 
-    def _serve_here(self, config: CharmConfig, secret: dict[str, str]) -> None:
-        layers = {
-            self.runtime.service_name: self.family.layer(config, secret),
-            **self._log_layers(),
-        }
-        files = credentials.credential_files(secret)
-        if self.server.serve(layers, files, managed_files=(credentials.GCS_CREDENTIALS_FILE,)):
-            # Only the command: the environment may hold storage credentials.
-            logger.info("server plan changed: %s", self.family.command(config))
-        self.unit.set_ports(config.server.http_port, config.server.grpc_port)
+    def _server_plan(self, config: CharmConfig, secret: dict[str, str]) -> ServerPlan:
+        return ServerPlan(
+            server={self.runtime.service_name: self.family.layer(config, secret)},
+            others=self._log_layers(),
+            files=credentials.credential_files(secret),
+            managed_files=(credentials.GCS_CREDENTIALS_FILE,),
+        )
+
+    def _wanted_plan(self) -> ServerPlan | None:
+        """The plan this unit should serve now (None: invalid configuration, serverless mode)."""
+        config, secret = self._config, self._credentials
+        if isinstance(config, ConfigError) or isinstance(secret, CredentialsError):
+            return None
+        serverless = config.server.deployment_mode == "serverless"
+        return None if serverless else self._server_plan(config, secret)
+
+    def _model_ready_now(self) -> bool:  # asked afresh: a rolling restart polls it
+        config = self._config
+        return not isinstance(config, ConfigError) and self.family.model_ready(config)
 
     def _reconcile_serverless(self, config: CharmConfig) -> None:
         """KServe serves the model: once its InferenceService does, stop this pod's server."""
@@ -238,7 +255,14 @@ class ModelServerCharm(ops.CharmBase):
         kubernetes = self._deployment.status(config, served, local_serving)
         # Read last: the reads above may have met a Pebble fault. Of equal
         # priority, the first added wins: Pebble's problem, then Kubernetes'.
-        for status in (self.server.problem, self._models_problem, kubernetes, workload_status):
+        statuses = (
+            self.server.problem,
+            self._models_problem,
+            kubernetes,
+            None if serverless_mode else self._rollout.status(),
+            workload_status,
+        )
+        for status in statuses:
             if status is not None:
                 event.add_status(bounded.status(status))
 
@@ -257,7 +281,10 @@ class ModelServerCharm(ops.CharmBase):
             current = service.current
             state = current.value if isinstance(current, ops.pebble.ServiceStatus) else current
             return ops.WaitingStatus(f"server is {state}; see juju debug-log")
-        return ops.WaitingStatus(self.family.loading_message(config))
+        loading = self.family.loading_message(config)
+        if self._rollout.alone():
+            loading += f"; {rolling.SINGLE_UNIT_NOTE}"
+        return ops.WaitingStatus(loading)
 
     def _serving_message(self, config: CharmConfig) -> str:
         message = self.family.serving_message(config)

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 import ops
 
-from model_server_charm.layer import ALIVE_CHECK, READY_CHECK, SERVER_USER
+from model_server_charm.layer import ALIVE_CHECK, READY_CHECK, SERVER_USER, ServerPlan
 
 logger = logging.getLogger(__name__)
 
@@ -68,25 +68,26 @@ class Workload:
 
     # --- changes ---------------------------------------------------------------------
 
-    def serve(
-        self,
-        layers: Mapping[str, ops.pebble.LayerDict],
-        files: Mapping[str, str],
-        managed_files: Iterable[str],
-    ) -> bool:
-        """Write the files, add the layers and replan: the server runs what they say.
+    def serve(self, plan: ServerPlan) -> bool:
+        """Write the files, add the layers and replan: the server runs what the plan says.
 
-        `managed_files` are the paths the charm may write; those not in `files`
-        are removed. Returns whether the plan changed (the server restarted).
+        Services and checks the plan does not define are disabled and stopped
+        (`ServerPlan.retired`). Before a restart the alive check is stopped: the
+        new server opens its port once its model is loaded, and the charm arms
+        the check again then. Returns whether the plan changed.
         """
         try:
-            self._write_files(files, managed_files)
-            changed = self._add_layers(layers)
+            planned = self.container.get_plan()
+            if plan.restarts(planned):
+                self._stop_active([ALIVE_CHECK])
+            self._write_files(plan.files, plan.managed_files)
+            changed = self._add_layers({**plan.layers, **plan.retired(planned)})
             if changed and self.failure_file and self.container.exists(self.failure_file):
                 # The reason of an earlier failure is stale under a new plan.
                 self.container.remove_path(self.failure_file)
             # Pebble restarts only the services whose plan changed.
             self.container.replan()
+            self._stop_retired(plan)
             self._start_inactive(READY_CHECK)  # serverless mode stops it
         except ops.pebble.ChangeError as error:
             self._record(
@@ -100,6 +101,14 @@ class Workload:
             self._pebble_fault("cannot start the server", error)
             return False
         return changed
+
+    def drain(self, plan: ServerPlan) -> None:
+        """Take the unit out of rotation: its ready check fails at once; nothing restarts."""
+        try:
+            self._stop_active([ALIVE_CHECK])
+            self._add_layers(plan.drain_layers())
+        except ops.pebble.Error as error:
+            self._pebble_fault("cannot take the unit out of rotation", error)
 
     def add_layers(self, layers: Mapping[str, ops.pebble.LayerDict]) -> None:
         """Add layers without (re)starting anything (e.g. log targets while stopped)."""
@@ -123,28 +132,20 @@ class Workload:
         the pod unready and stall every StatefulSet rollout.
         """
         try:
-            service = self.container.get_services(self.service_name).get(self.service_name)
-            if service is not None and service.is_running():
-                self.container.stop(self.service_name)
-            active = [
-                name
-                for name, check in self.container.get_checks().items()
-                if check.status != ops.pebble.CheckStatus.INACTIVE
-            ]
-            if active:
-                self.container.stop_checks(*active)
+            self._stop_running([self.service_name])
+            self._stop_active(list(self.container.get_checks()))
         except ops.pebble.Error as error:
             self._pebble_fault("cannot stop the server", error)
 
     # --- reads -----------------------------------------------------------------------
 
-    def plan_log_targets(self) -> Mapping[str, ops.pebble.LogTarget]:
-        """The log targets in the plan now (empty when Pebble cannot say)."""
+    def plan(self) -> ops.pebble.Plan:
+        """The plan now (empty when Pebble cannot say)."""
         try:
-            return self.container.get_plan().log_targets
+            return self.container.get_plan()
         except ops.pebble.Error as error:
             self._pebble_fault("cannot read the plan", error)
-            return {}
+            return ops.pebble.Plan({})
 
     def service(self) -> ops.pebble.ServiceInfo | None:
         """The server's service as Pebble reports it (None: not planned, or Pebble silent)."""
@@ -153,11 +154,6 @@ class Workload:
         except ops.pebble.Error as error:
             self._pebble_fault("cannot read the server's state", error)
             return None
-
-    def is_running(self) -> bool:
-        """Whether the server's service runs."""
-        service = self.service()
-        return service is not None and service.is_running()
 
     def failure_reason(self, limit: int) -> str:
         """Why the server last exited, as it recorded it, shortened to `limit`."""
@@ -261,6 +257,31 @@ class Workload:
         for name, layer in layers.items():
             self.container.add_layer(name, layer, combine=True)
         return self.container.get_plan().to_dict() != before
+
+    def _stop_retired(self, plan: ServerPlan) -> None:
+        services, checks = plan.defines()
+        planned = self.container.get_plan()
+        self._stop_running([name for name in planned.services if name not in services])
+        self._stop_active([name for name in planned.checks if name not in checks])
+
+    def _stop_running(self, services: list[str]) -> None:
+        if not services:
+            return
+        infos = self.container.get_services(*services).values()
+        running = [info.name for info in infos if info.is_running()]
+        if running:
+            self.container.stop(*running)
+
+    def _stop_active(self, checks: list[str]) -> None:
+        if not checks:
+            return
+        active = [
+            name
+            for name, info in self.container.get_checks(*checks).items()
+            if info.status != ops.pebble.CheckStatus.INACTIVE
+        ]
+        if active:
+            self.container.stop_checks(*active)
 
     def _start_inactive(self, check: str) -> None:
         info = self.container.get_checks(check).get(check)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from amdinfer.errors import EscapedError, RequestError
+from amdinfer.errors import ConfigParseError, RequestError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -69,19 +69,27 @@ def _string(table: dict[str, Any], key: str, required: bool = True) -> str:
     return table[key]
 
 
-def _tensors(table: dict[str, Any], key: str) -> list[dict[str, Any]]:
+def _array(table: dict[str, Any], key: str, toml: bool) -> list[Any]:
+    """toml++'s array checks: present, an array, and (TOML) of one type, so never empty."""
     if key not in table:
         raise RequestError(f"The configuration must have a {key}")
-    if not isinstance(table[key], list):
+    array = table[key]
+    if not isinstance(array, list):
         raise RequestError(f"{key} must be an array")
+    if toml and len({type(element) for element in array}) != 1:
+        raise RequestError(f"{key} must be a homogenous array")
+    return array
+
+
+def _tensors(table: dict[str, Any], key: str, toml: bool) -> list[dict[str, Any]]:
     tensors: list[dict[str, Any]] = []
-    for element in table[key]:
+    for element in _array(table, key, toml):
         if not isinstance(element, dict):
             raise RequestError("One or more values could not be converted to a table")
         _string(element, "name")
         _string(element, "datatype")
-        shape = element.get("shape")
-        if not isinstance(shape, list) or not all(isinstance(i, int) for i in shape):
+        shape = _array(element, "shape", toml)
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in shape):
             raise RequestError("One or more values could not be converted to integer in shape")
         tensors.append(element)
     return tensors
@@ -144,8 +152,7 @@ def _read(path: Path) -> dict[str, Any]:
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
-            # toml++'s parse_error is no amdinfer exception: nothing catches it.
-            raise EscapedError(str(error)) from error
+            raise ConfigParseError(str(error)) from error
     try:
         tokens = _pbtxt_tokens(text)
         fields, position = _pbtxt_message(tokens, 0, path)
@@ -169,8 +176,9 @@ def read_entry(repository: Path, model: str, version: str = "") -> ModelEntry:
         raise RequestError("ensembles (a `models` array) are not emulated by the stand-in")
     name = _string(table, "name")
     platform = _string(table, "platform")
-    _tensors(table, "inputs")
-    _tensors(table, "outputs")
+    toml = config_path.suffix == ".toml"
+    _tensors(table, "inputs", toml)
+    _tensors(table, "outputs", toml)
     if platform not in PLATFORM_WORKERS:
         raise RequestError(f"Unknown platform: {platform}")
     version_dir = config_path.parent / (version or DEFAULT_VERSION)

@@ -7,13 +7,16 @@ Request handling follows amdinfer v0.4.0's REST request builder
 - each element of `data` is converted with jsoncpp's rules for the request's
   `datatype` (range-checked, reals truncated toward zero) and written into the
   input buffer as that type; the model then reads the buffer's first four bytes
-  as a UINT32 — so FP32 `3.0` is read as its raw bits, 1077936128;
-- a request whose number of `inputs` (or `outputs`) is not the model's one
-  fails an `assert`: the server aborts;
-- the answer names the requested output, else the model's unnamed tensor.
+  as a UINT32 — so FP32 `3.0` is read as its raw bits, 1077936128. The real
+  buffer holds the tensor's shape of that datatype: bytes the request did not
+  write (a shape smaller than four bytes, fewer data than the shape) are left
+  from earlier requests, where the stand-in reads zeros;
+- two input tensors abort the server; none is a 400 ("Input size is zero");
+- the answer names the first requested output (a Release build checks no
+  count), else the model's unnamed tensor.
 
 The metadata is the worker's, serialised as amdinfer does it: its name and
-platform are the worker's (`cPlusPlus`, `cpu`), and a bug in modelMetadataToJson
+platform are the worker's (`CPlusPlus`, `CPU`), and a bug in modelMetadataToJson
 lists the output tensors under `inputs`, leaving `outputs` empty.
 """
 
@@ -52,15 +55,17 @@ INTEGER_RANGES = {
     "int64": (-(2**63), 2**63 - 1),
 }
 TENSOR = {"name": "", "datatype": "UINT32", "shape": [1]}
+# The workers an echo request goes through, as they name themselves in the log.
+CHAIN = ("CPlusPlus", "responder")
 CONVERSION_ERROR = "Could not convert some data to the provided data type"
 
 
 def metadata() -> dict[str, Any]:
     """GET /v2/models/<endpoint>: the worker's metadata, with amdinfer's serialisation bug."""
     return {
-        "name": "cPlusPlus",
+        "name": "CPlusPlus",
         "versions": [],
-        "platform": "cpu",
+        "platform": "CPU",
         "inputs": [dict(TENSOR), dict(TENSOR)],
         "outputs": [],
     }
@@ -135,36 +140,46 @@ def _input_bytes(tensor: Any) -> bytes:
     return b"".join(_pack(element, datatype) for element in _elements(tensor["data"]))
 
 
-def _request_id(request: dict[str, Any]) -> str:
-    identifier = request.get("id", "")
-    if isinstance(identifier, bool):
-        return str(identifier).lower()
-    if isinstance(identifier, list | dict):
-        raise EscapedError("id is not a string")  # jsoncpp's asString throws
-    return "" if identifier is None else str(identifier)
+def _as_string(value: Any, what: str) -> str:
+    """Jsoncpp's asString: scalars as text, null empty; arrays and objects throw."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list | dict):
+        raise EscapedError(f"{what} is not a string")
+    return "" if value is None else str(value)
+
+
+def _output_name(outputs: Any) -> str:
+    """The name the answer's tensor gets: the first requested output's, if any."""
+    requested = _elements(outputs)
+    if not requested:
+        return ""
+    if not isinstance(requested[0], dict):
+        raise EscapedError("in Json::Value::find(begin, end): requires objectValue or nullValue")
+    return _as_string(requested[0].get("name", ""), "name")
 
 
 def infer(request: Any) -> dict[str, Any]:
     """POST /v2/models/<echo endpoint>/infer with a parsed JSON body: the answer."""
+    # The request builder (every tensor), then the batcher, then the worker.
     if not isinstance(request, dict):
         raise RequestError("in Json::Value::find(begin, end): requires objectValue or nullValue")
+    identifier = _as_string(request.get("id", ""), "id")
     if "inputs" not in request:
         raise RequestError("No 'inputs' key present in request")
     inputs = request["inputs"]
     if not isinstance(inputs, list):
         raise RequestError("'inputs' is not an array")
-    if len(inputs) != 1:
+    buffers = [_input_bytes(tensor) for tensor in inputs]
+    name = _output_name(request.get("outputs"))
+    if not buffers:
+        raise RequestError("Input size is zero")
+    if len(buffers) != 1:
         raise FatalInputError(signal.SIGABRT, f"echo has 1 input, the request {len(inputs)}")
-    buffer = _input_bytes(inputs[0]).ljust(INPUT_VALUE_BYTES, b"\0")
-    outputs = request.get("outputs")
-    if "outputs" in request and (not isinstance(outputs, list) or len(outputs) != 1):
-        raise FatalInputError(signal.SIGABRT, "echo has 1 output, the request another number")
-    name = ""
-    if isinstance(outputs, list) and isinstance(outputs[0], dict):
-        name = str(outputs[0].get("name", ""))
+    buffer = buffers[0].ljust(INPUT_VALUE_BYTES, b"\0")
     value = (int.from_bytes(buffer[:INPUT_VALUE_BYTES], "little") + 1) % UINT32_RANGE
     return {
-        "id": _request_id(request),
+        "id": identifier,
         "model_name": "echo",
         "outputs": [
             {"data": [value], "datatype": "UINT32", "name": name, "parameters": {}, "shape": [1]}

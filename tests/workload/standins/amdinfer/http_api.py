@@ -1,18 +1,17 @@
 """amdinfer-server's REST API (KServe v2 plus its own repository, worker and hardware routes).
 
 Statuses, bodies, content types, which requests the metrics count and the
-log line each request writes follow src/amdinfer/servers/http_server.cpp
-(v0.4.0) and what the real server was measured to do; the request bodies that
-crash it crash this server too: the process kills itself with the signal the
-real one dies of.
+log lines each request writes follow src/amdinfer/servers/http_server.cpp
+(v0.4.0) and what the real server (a Release build, as the rock's) was measured
+to do; the request bodies that crash it crash this server too: the process
+kills itself with the signal the real one dies of. An exception no handler
+catches is a 500 with an empty body and an ERROR line in drogon's log.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import resource
 import signal
 import time
 from collections.abc import Callable
@@ -23,13 +22,11 @@ from urllib.parse import unquote, urlsplit
 
 from amdinfer import echo
 from amdinfer.endpoints import Endpoints
-from amdinfer.errors import EscapedError, FatalInputError, RequestError
+from amdinfer.errors import EscapedError, FatalInputError, RequestError, die
 from amdinfer.logs import ServerLogs
 from amdinfer.metrics import Metrics, exposition
 from amdinfer.repository import Repository
 
-# Tests run servers on loopback only; the real server binds 0.0.0.0.
-HOST = "127.0.0.1"
 SERVER_NAME, SERVER_VERSION = "amdinfer", "0.4.0"
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"  # drogon's default for a plain response
@@ -62,15 +59,6 @@ def _json(value: Any, status: int = 200) -> Response:
 
 def _error(message: str) -> Response:
     return _json({"error": message}, 400)
-
-
-def die(fault: FatalInputError) -> None:
-    """End the process as the real server ends: killed by the signal, no core file."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # Python leaves SIGSEGV and SIGABRT at their default action: terminate the process.
-    os.kill(os.getpid(), fault.signal_number)
-    time.sleep(5)
-    os._exit(128 + fault.signal_number)
 
 
 class Request:
@@ -149,50 +137,57 @@ class Api:
                 except RequestError as error:
                     return _error(str(error))
                 except EscapedError as error:
-                    self.state.logs.drogon_error(f"Unhandled exception on {path}: {error}")
+                    self.state.logs.drogon(
+                        "ERROR",
+                        f"Unhandled exception in {path}, what(): {error}",
+                        "HttpAppFrameworkImpl.cc:133",
+                    )
                     return Response(500)
         return Response(405 if allowed else 404)
 
-    def _counted(self, method: str, message: str) -> None:
+    def _counted(self, method: str, source: str, message: str) -> None:
         self.state.metrics.count_request(method)
-        self.state.logs.info(message)
+        self.state.logs.info(source, message)
 
     def live(self, request: Request) -> Response:
-        self._counted("GET", "Received getServerLive request")
+        self._counted("GET", "http_server.cpp:186", "Received getServerLive request")
         return Response(200)
 
     def ready(self, request: Request) -> Response:
-        self._counted("GET", "Received getServerReady request")
+        """200 whether or not a model is loaded: ask a model's own readiness instead."""
+        self._counted("GET", "http_server.cpp:208", "Received getServerReady request")
         return Response(200)
 
     def server_metadata(self, request: Request) -> Response:
-        self._counted("GET", "Received getServerMetadata request")
+        self._counted("GET", "http_server.cpp:254", "Received getServerMetadata request")
         return _json({"name": SERVER_NAME, "version": SERVER_VERSION, "extensions": []})
 
     def model_list(self, request: Request) -> Response:
-        self.state.logs.info("Received modelList request")
+        self.state.logs.info("http_server.cpp:312", "Received modelList request")
         return _json({"models": self.state.endpoints.names()})
 
     def model_metadata(self, request: Request, model: str) -> Response:
-        self._counted("GET", "Received getModelMetadata request")
+        self._counted("GET", "http_server.cpp:276", "Received getModelMetadata request")
         if not self.state.endpoints.exists(model):
             return _error(f"Worker {model} not found")
         return _json(echo.metadata())
 
     def model_ready(self, request: Request, model: str) -> Response:
-        self._counted("GET", "Received getModelReady request")
+        self._counted("GET", "http_server.cpp:224", "Received getModelReady request")
         if not self.state.endpoints.exists(model):
             return Response(400, f"Worker {model} not found".encode())
         return Response(200)
 
     def metrics(self, request: Request) -> Response:
-        self.state.logs.info("Received metrics request")
-        text = exposition(self.state.metrics.snapshot())
-        return Response(200, text.encode(), TEXT_TYPE)
+        started = time.monotonic()
+        self.state.logs.info("http_server.cpp:716", "Received metrics request")
+        text = exposition(self.state.metrics.snapshot()).encode()
+        self.state.metrics.observe_scrape(len(text), (time.monotonic() - started) * 1e6)
+        return Response(200, text, TEXT_TYPE)
 
     def infer(self, request: Request, model: str) -> Response:
         started = time.monotonic()
-        self._counted("POST", f"Received modelInfer request for {model}")
+        self._counted("POST", "http_server.cpp:497", f"Received modelInfer request for {model}")
         if not request.is_json_type:
             raise FatalInputError(signal.SIGSEGV, "infer without a JSON content type")
         try:
@@ -200,14 +195,19 @@ class Api:
         except ValueError:
             raise FatalInputError(signal.SIGSEGV, "infer with a body that is not JSON") from None
         if not self.state.endpoints.exists(model):
-            raise EscapedError(f"Worker {model} not found")
+            self.state.logs.info("http_server.cpp:522", f"Worker {model} not found")
+            raise EscapedError("bad_function_call")
         metrics = self.state.metrics
         metrics.enter("batcher")
         try:
             answer = echo.infer(body)
         finally:
             metrics.leave("batcher")
-        metrics.enter("worker")
+        # The echo chain: the model's worker, then the responder that answers.
+        # Each counts the request in; only the responder counts it out.
+        for worker in echo.CHAIN:
+            self.state.logs.info("worker.hpp:204", f"Got request in {worker}")
+            metrics.enter("worker")
         metrics.leave("worker")
         metrics.observe_latency((time.monotonic() - started) * 1e6)
         return _json(answer)
@@ -219,32 +219,49 @@ class Api:
         model = model.lower()
         repository = self.state.repository
         if action == "unload":
-            self.state.logs.info("Received modelUnload request")
+            self.state.logs.info("http_server.cpp:604", "Received modelUnload request")
             repository.unload(model, version)
             return Response(200)
-        self.state.logs.info(f"Received modelLoad request for {model}")
-        repository.load(model, version, _parameters(request))
+        self.state.logs.info("http_server.cpp:557", f"Received modelLoad request for {model}")
+        try:
+            repository.load(model, version, _parameters(request))
+        except RequestError as error:
+            self.state.logs.error("http_server.cpp:571", str(error))
+            # The handler answers the error, then answers 200 too, which drogon drops.
+            self.state.logs.drogon(
+                "ERROR",
+                "Sending more than 1 response for request. Ignoring later response",
+                "HttpServer.cc:355",
+            )
+            raise
         return Response(200)
 
     def worker(self, request: Request, worker: str, action: str) -> Response:
         worker = worker.lower()
+        logs = self.state.logs
         if action == "unload":
-            self.state.logs.info(f"Received unload request is for {worker}")
+            logs.info("http_server.cpp:694", f"Received unload request is for {worker}")
             self.state.endpoints.unload(worker)
             return Response(200)
-        self.state.logs.info(f"Received load request is for {worker}")
+        logs.info("http_server.cpp:643", "Received load request")
         parameters = {**_parameters(request), "worker": worker}
-        return Response(200, self.state.endpoints.load(worker, parameters).encode())
+        logs.info("http_server.cpp:661", f"Received load request is for {worker}")
+        try:
+            endpoint = self.state.endpoints.load(worker, parameters)
+        except RequestError as error:
+            logs.error("http_server.cpp:672", str(error))
+            raise
+        return Response(200, endpoint.encode())
 
     def hardware(self, request: Request) -> Response:
-        self._counted("GET", "Received hasHardware request")
+        self._counted("GET", "http_server.cpp:328", "Received hasHardware request")
         if request.json_object() is None:
             return _error("No JSON body in hasHardware request")
         return Response(404)  # no FPGA in a CPU-only server
 
 
-def make_server(port: int, state: State) -> ThreadingHTTPServer:
-    """An HTTP/1.1 server for the API on HOST:port (OSError when the port is taken)."""
+def make_server(host: str, port: int, state: State) -> ThreadingHTTPServer:
+    """An HTTP/1.1 server for the API on host:port (OSError when the port is taken)."""
     api = Api(state)
 
     class Handler(BaseHTTPRequestHandler):
@@ -280,4 +297,4 @@ def make_server(port: int, state: State) -> ThreadingHTTPServer:
         daemon_threads = True
         request_queue_size = 128
 
-    return Server((HOST, port), Handler)
+    return Server((host, port), Handler)

@@ -2,12 +2,14 @@
 
 - `$HOME/.amdinfer/logs/server.log` (`./logs/server.log` without HOME): spdlog's
   basic file sink, truncated at start (opened "wb", closed, reopened "ab", so a
-  FIFO or a device there works as well as a file), one flushed line per request
-  in spdlog's default pattern, never rotated.
-- `drogon.log` in the same directory: the HTTP framework's warnings and errors
-  (here: the exceptions that escape a handler, in trantor's line format as near
-  as the stand-in knows it), renamed to `drogon.<yymmdd-HHMMSS>.<n>.log` when
-  the server stops cleanly.
+  FIFO or a device there works as well as a file), one flushed line per event in
+  amdinfer's pattern `[time] [server] [level] [source file:line] message`: an
+  infer on echo writes three (the request, then each worker of the chain: the
+  model's `CPlusPlus` and the `responder`), never rotated.
+- `drogon.log` in the same directory: the HTTP framework's errors, in trantor's
+  line format, created at its first line; when the server stops (cleanly, or
+  because the HTTP port is taken) it is renamed `drogon.<yymmdd-HHMMSS>.000000.log`,
+  the time it was created.
 - `./uploads`, created by drogon in the working directory.
 """
 
@@ -17,6 +19,7 @@ import datetime
 import os
 import threading
 from pathlib import Path
+from typing import TextIO
 
 SERVER_LOG = "server.log"
 DROGON_LOG = "drogon.log"
@@ -46,28 +49,37 @@ class ServerLogs:
         with server_log.open("wb"):
             pass  # spdlog truncates by opening and closing the file once
         self._server_log = server_log.open("ab", buffering=0)
-        self._started = datetime.datetime.now()
-        self._drogon_log = (directory / DROGON_LOG).open("a")
+        self._drogon_log: TextIO | None = None
+        self._drogon_created = datetime.datetime.now()
 
-    def info(self, message: str) -> None:
-        """One line, flushed at once (spdlog flush_on info)."""
-        line = f"[{_timestamp()}] [server] [info] {message}\n".encode()
+    def info(self, source: str, message: str) -> None:
+        """One info line from amdinfer's `source` (file:line), flushed at once."""
+        self._server_line("info", source, message)
+
+    def error(self, source: str, message: str) -> None:
+        """One error line from amdinfer's `source` (file:line), flushed at once."""
+        self._server_line("error", source, message)
+
+    def _server_line(self, level: str, source: str, message: str) -> None:
+        line = f"[{_timestamp()}] [server] [{level}] [{source}] {message}\n".encode()
         with self._lock:
             self._server_log.write(line)
 
-    def drogon_error(self, message: str) -> None:
-        """An ERROR line in drogon's log (an exception drogon caught for a handler)."""
+    def drogon(self, level: str, message: str, source: str) -> None:
+        """A line in drogon's log (trantor's format: UTC time, thread, level, text, source)."""
         now = datetime.datetime.now(datetime.timezone.utc)
-        line = f"{now:%Y%m%d %H:%M:%S.%f} UTC {threading.get_native_id()} ERROR {message}\n"
+        line = f"{now:%Y%m%d %H:%M:%S.%f} UTC {threading.get_native_id()} {level} {message}"
         with self._lock:
-            self._drogon_log.write(line)
+            if self._drogon_log is None:
+                self._drogon_log = (self.directory / DROGON_LOG).open("a")
+                self._drogon_created = datetime.datetime.now()
+            self._drogon_log.write(f"{line} - {source}\n")
             self._drogon_log.flush()
 
     def close(self) -> None:
-        """Close the files as a clean shutdown does, keeping drogon's log under a dated name."""
+        """Close the files as the server does when it ends, drogon's under a dated name."""
         self._server_log.close()
-        self._drogon_log.close()
-        stamp = self._started.strftime("%y%m%d-%H%M%S")
-        drogon_log = self.directory / DROGON_LOG
-        if drogon_log.exists():
-            drogon_log.rename(self.directory / f"drogon.{stamp}.000000.log")
+        if self._drogon_log is not None:
+            self._drogon_log.close()
+            stamp = self._drogon_created.strftime("%y%m%d-%H%M%S")
+            (self.directory / DROGON_LOG).rename(self.directory / f"drogon.{stamp}.000000.log")

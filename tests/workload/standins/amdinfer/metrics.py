@@ -6,8 +6,9 @@ serializer): family names, help texts, types and label sets, in prometheus-cpp's
 order (counters, then gauges, then summaries). The stand-in server fills it with
 what it counts; the Prometheus tests fill it with synthetic values.
 
-Measured on the real server: the `exposer_*` families are always 0 or NaN, so
-they are rendered that way here whatever the traffic.
+Measured on the real server: the `exposer_*` families count the scrapes of
+/metrics before the current one (how many, the bytes sent, how long rendering
+took); a summary lists its count and sum before its quantiles.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class Snapshot:
     latency_quantiles: Mapping[float, float] = field(default_factory=dict[float, float])
     latency_sum: float = 0.0
     latency_count: int = 0
+    scrapes: int = 0
+    scraped_bytes: int = 0
+    scrape_quantiles: Mapping[float, float] = field(default_factory=dict[float, float])
+    scrape_latency_sum: float = 0.0
 
 
 def format_value(value: float) -> str:
@@ -68,9 +73,10 @@ def _family(name: str, help_text: str, kind: str, samples: list[tuple[str, float
 def _summary(
     name: str, help_text: str, quantiles: Mapping[float, float], total: float, count: int
 ) -> list[str]:
+    totals = [("_count", float(count)), ("_sum", total)]
     samples = [(f'{{quantile="{q}"}}', quantiles.get(q, math.nan)) for q in QUANTILES]
     lines = _family(name, help_text, "summary", samples)
-    return [*lines, f"{name}_sum {format_value(total)}", f"{name}_count {count}"]
+    return [*lines[:2], *(f"{name}{suffix} {format_value(v)}" for suffix, v in totals), *lines[2:]]
 
 
 def _labelled(
@@ -118,10 +124,13 @@ def exposition(snapshot: Snapshot) -> str:
             "exposer_transferred_bytes_total",
             "Transferred bytes to metrics services",
             "counter",
-            [("", 0)],
+            [("", snapshot.scraped_bytes)],
         ),
         *_family(
-            "exposer_scrapes_total", "Number of times metrics were scraped", "counter", [("", 0)]
+            "exposer_scrapes_total",
+            "Number of times metrics were scraped",
+            "counter",
+            [("", snapshot.scrapes)],
         ),
         *_family(
             "amdinfer_queue_sizes_total",
@@ -132,9 +141,9 @@ def exposition(snapshot: Snapshot) -> str:
         *_summary(
             "exposer_request_latencies",
             "Latencies of serving scrape requests, in microseconds",
-            {},
-            0,
-            0,
+            snapshot.scrape_quantiles,
+            snapshot.scrape_latency_sum,
+            snapshot.scrapes,
         ),
         *_summary(
             "amdinfer_request_latency",
@@ -154,19 +163,41 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[rank]
 
 
+class _WindowedSummary:
+    """A prometheus-cpp summary: count and sum, quantiles over a sliding time window."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._window: deque[tuple[float, float]] = deque(maxlen=MAX_WINDOW_OBSERVATIONS)
+        self.total = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        self._window.append((self._clock(), value))
+        self.total += value
+        self.count += 1
+
+    def quantiles(self) -> dict[float, float]:
+        """Over the last SUMMARY_WINDOW_S seconds (none when nothing was observed there)."""
+        horizon = self._clock() - SUMMARY_WINDOW_S
+        while self._window and self._window[0][0] < horizon:
+            self._window.popleft()
+        recent = [value for _, value in self._window]
+        return {q: quantile(recent, q) for q in QUANTILES} if recent else {}
+
+
 class Metrics:
     """What the stand-in counts, safe to update from every request thread."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, str], float] = {}
         self._ingress: dict[str, float] = {}
         self._egress: dict[str, float] = {}
         self._queued = 0
-        self._window: deque[tuple[float, float]] = deque(maxlen=MAX_WINDOW_OBSERVATIONS)
-        self._latency_sum = 0.0
-        self._latency_count = 0
+        self._latency = _WindowedSummary(clock)
+        self._scrape_latency = _WindowedSummary(clock)
+        self._scraped_bytes = 0
 
     def count_request(self, method: str) -> None:
         """One REST request of this HTTP method reached a handler that counts it."""
@@ -191,23 +222,27 @@ class Metrics:
     def observe_latency(self, microseconds: float) -> None:
         """A request was answered this long after it arrived."""
         with self._lock:
-            self._window.append((self._clock(), microseconds))
-            self._latency_sum += microseconds
-            self._latency_count += 1
+            self._latency.observe(microseconds)
+
+    def observe_scrape(self, size: int, microseconds: float) -> None:
+        """/metrics was served: `size` bytes, rendered in this long."""
+        with self._lock:
+            self._scrape_latency.observe(microseconds)
+            self._scraped_bytes += size
 
     def snapshot(self) -> Snapshot:
         """The current values, quantiles over the last SUMMARY_WINDOW_S seconds."""
         with self._lock:
-            horizon = self._clock() - SUMMARY_WINDOW_S
-            while self._window and self._window[0][0] < horizon:
-                self._window.popleft()
-            recent = [latency for _, latency in self._window]
             return Snapshot(
                 requests=dict(self._requests),
                 pipeline_ingress=dict(self._ingress),
                 pipeline_egress=dict(self._egress),
                 queue_sizes={("input", "batcher"): self._queued},
-                latency_quantiles={q: quantile(recent, q) for q in QUANTILES} if recent else {},
-                latency_sum=self._latency_sum,
-                latency_count=self._latency_count,
+                latency_quantiles=self._latency.quantiles(),
+                latency_sum=self._latency.total,
+                latency_count=self._latency.count,
+                scrapes=self._scrape_latency.count,
+                scraped_bytes=self._scraped_bytes,
+                scrape_quantiles=self._scrape_latency.quantiles(),
+                scrape_latency_sum=self._scrape_latency.total,
             )

@@ -1,8 +1,8 @@
-"""Run the stand-in amdinfer-server (tests/workload/standins/amdinfer) and talk to it.
+"""Run amdinfer-server (the stand-in, or a real build: amdinfer_server.py) and talk to it.
 
 The model repository it serves holds the echo entry exactly as the proteus-server
-rock ships it (rocks/proteus-server/repository/echo/config.toml), with a
-placeholder `1/libecho.so` where the rock installs the library its build makes.
+rock ships it (rocks/proteus-server/repository/echo/config.toml), with the
+build's `libecho.so` in `1/` (the stand-in: a placeholder of that name).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.servers import free_port
+from bench.servers import REPO_ROOT, free_port
+from tests.workload.amdinfer_server import amdinfer_server, listeners
 
-ROOT = Path(__file__).resolve().parents[2]
-STANDINS = ROOT / "tests" / "workload" / "standins"
-ECHO_ENTRY = ROOT / "rocks" / "proteus-server" / "repository" / "echo"
+ECHO_ENTRY = REPO_ROOT / "rocks" / "proteus-server" / "repository" / "echo"
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 10.0
@@ -47,25 +45,23 @@ class Reply:
 
 
 def make_repository(path: Path, entries: Sequence[str] = ("echo",)) -> Path:
-    """A model repository with the rock's echo entry under each name (config name = entry)."""
+    """A model repository with the rock's echo entry under each name (config name = entry).
+
+    Each entry's model file is written before its config, which a watching server loads.
+    """
+    path.mkdir(parents=True, exist_ok=True)
     for name in entries:
         entry = path / name
         (entry / "1").mkdir(parents=True)
+        (entry / "1" / "libecho.so").write_bytes(amdinfer_server().echo_library())
         config = (ECHO_ENTRY / "config.toml").read_text()
         (entry / "config.toml").write_text(config.replace('name = "echo"', f'name = "{name}"', 1))
-        (entry / "1" / "libecho.so").write_bytes(b"placeholder for the library the rock builds")
     return path
 
 
-def standin_environment(home: Path) -> dict[str, str]:
-    """The environment of this process, with HOME set and the stand-in importable."""
-    python_path = os.pathsep.join(filter(None, [str(STANDINS), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "HOME": str(home), "PYTHONPATH": python_path}
-
-
-def standin_command(arguments: Sequence[str]) -> list[str]:
-    """`amdinfer-server <arguments>` as the stand-in."""
-    return [sys.executable, "-m", "amdinfer", *arguments]
+def server_environment(home: Path, *, confined: bool = True) -> dict[str, str]:
+    """The environment of this process with HOME set, for the server under test."""
+    return amdinfer_server().environment({**os.environ, "HOME": str(home)}, confined=confined)
 
 
 def http(
@@ -88,8 +84,8 @@ def http(
 
 
 @dataclass(frozen=True)
-class Standin:
-    """A running stand-in server."""
+class RunningAmdinfer:
+    """A running amdinfer-server."""
 
     process: subprocess.Popen[bytes]
     url: str
@@ -100,6 +96,18 @@ class Standin:
     def log_dir(self) -> Path:
         """Where it writes server.log and drogon.log."""
         return self.home / ".amdinfer" / "logs"
+
+    def server_log(self) -> list[str]:
+        """server.log's lines without their time: `[server] [level] [file:line] message`."""
+        lines = (self.log_dir / "server.log").read_text().splitlines()
+        return [line.split("] ", 1)[1] for line in lines]
+
+    def drogon_log(self) -> list[str]:
+        """Drogon's lines (its log, then the renamed ones) without time and thread."""
+        paths = sorted(
+            self.log_dir.glob("drogon*.log"), key=lambda path: path.name != "drogon.log"
+        )
+        return [line.split(" ", 4)[4] for path in paths for line in path.read_text().splitlines()]
 
     def get(self, path: str) -> Reply:
         """GET a path of the REST API."""
@@ -126,29 +134,36 @@ def wait_until(condition: Any, timeout_s: float, what: str) -> None:
 
 
 @contextmanager
-def running_standin(
-    workdir: Path, arguments: Sequence[str] = ("--repository-monitoring",)
-) -> Generator[Standin]:
-    """Start the stand-in in workdir (HOME workdir/home, repository workdir/models)."""
+def running_amdinfer(
+    workdir: Path,
+    arguments: Sequence[str] = ("--repository-monitoring",),
+    port: int | None = None,
+) -> Generator[RunningAmdinfer]:
+    """Start the server under test in workdir (HOME workdir/home, repository workdir/models).
+
+    It serves HTTP on `port` (a free one if None), on 127.0.0.1.
+    """
     home, repository = workdir / "home", workdir / "models"
     home.mkdir(parents=True, exist_ok=True)
     if not repository.exists():
         make_repository(repository)
-    port = free_port()
+    port = port or free_port()
     argv = ["--model-repository", str(repository), "--http-port", str(port), *arguments]
     process = subprocess.Popen(
-        standin_command([*argv, "--grpc-port", str(free_port())]),
+        amdinfer_server().command([*argv, "--grpc-port", str(free_port())]),
         cwd=workdir,
-        env=standin_environment(home),
+        env=server_environment(home),
     )
-    server = Standin(process, f"http://127.0.0.1:{port}", home, repository)
+    server = RunningAmdinfer(process, f"http://127.0.0.1:{port}", home, repository)
     try:
         wait_until(
             lambda: process.poll() is not None or server.get("/v2/health/live").status == 200,
             START_TIMEOUT_S,
-            "the stand-in answers /v2/health/live",
+            f"{amdinfer_server().name} answers /v2/health/live",
         )
-        assert process.poll() is None, f"the stand-in exited with {process.returncode}"
+        assert process.poll() is None, f"{amdinfer_server().name} exited with {process.returncode}"
+        exposed = [found for found in listeners(process.pid) if not found.is_loopback]
+        assert not exposed, f"{amdinfer_server().name} listens beyond loopback: {exposed}"
         yield server
     finally:
         if process.poll() is None:
