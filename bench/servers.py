@@ -17,6 +17,7 @@ from pathlib import Path
 from model_server_charm.families.kserve_python.family import (
     METRICS_DIR,
     QUIET_LOG_CONFIG,
+    REQUESTS_LOG_CONFIG,
     SERVER_ERROR_FILE,
     infer_path,
     ready_path,
@@ -109,6 +110,7 @@ def rock_paths_on_host(scratch: Path) -> dict[str, str]:
     """
     return {
         QUIET_LOG_CONFIG: str(ROCK_COMMON / Path(QUIET_LOG_CONFIG).name),
+        REQUESTS_LOG_CONFIG: str(ROCK_COMMON / Path(REQUESTS_LOG_CONFIG).name),
         METRICS_DIR: str(scratch / Path(METRICS_DIR).name),
         SERVER_ERROR_FILE: str(scratch / Path(SERVER_ERROR_FILE).name),
     }

@@ -76,6 +76,10 @@ class KServeRock:
     vllm: str | None
     notes: tuple[str, ...]
     runtime: KServeRuntime
+    # {PyPI name: version}: the model libraries as upstream's uv.lock pins them.
+    frameworks: dict[str, str]
+    # The pyproject.toml dependency groups that test the server on those versions.
+    test_groups: tuple[str, ...]
 
     @property
     def fixed_args(self) -> tuple[str, ...]:
@@ -131,6 +135,8 @@ def _rock(name: str, entry: dict[str, Any]) -> KServeRock:
         vllm=entry.get("vllm"),
         notes=tuple(entry.get("notes", [])),
         runtime=_runtime(entry["kserve-runtime"]),
+        frameworks={name: str(version) for name, version in entry["frameworks"].items()},
+        test_groups=tuple(entry.get("test-groups", [])),
     )
 
 

@@ -12,12 +12,18 @@ names the parser's source and the argument lists to check:
 * ``upstream``: the same from a kserve checkout's ``python/`` directory, with
   the checkout's own kserve, kserve-storage and servers first on the path.
 
-Each argument list goes through ``parse_args``, which rejects unknown flags,
-not ``parse_known_args`` as the servers use (they ignore a misspelt flag).
+Each argument list goes through ``parse_known_args``, as the servers parse
+their command line: a value the parser refuses (a wrong type, a choice it does
+not offer) is its error message, and every argument it leaves unparsed (a
+misspelt flag, which the server would ignore without a word) is reported as
+unrecognized. Not ``parse_args``: vLLM's ``FlexibleArgumentParser``, which
+huggingfaceserver uses whenever vLLM is installed, rewrites underscores to
+dashes there and then refuses flags the server accepts.
 
 Why a separate process: ``kserve.model_server`` and the servers' ``__main__``
 modules parse ``sys.argv`` when imported, and configure logging; here that
-happens with a harmless ``sys.argv`` and away from pytest's process.
+happens with a harmless ``sys.argv`` (the request's ``import_argv``) and away
+from pytest's process.
 """
 
 from __future__ import annotations
@@ -31,9 +37,6 @@ import sys
 import traceback
 from pathlib import Path
 from typing import Any
-
-# Satisfies the servers' required --model_dir when their module parses sys.argv at import.
-IMPORT_ARGV = ["--model_dir", "/nonexistent-model-dir"]
 
 
 def sdk_parser(server_module: str, server_flags: dict[str, bool]) -> argparse.ArgumentParser:
@@ -79,20 +82,20 @@ def load_parser(request: dict[str, Any]) -> argparse.ArgumentParser:
     raise ValueError(f"unknown parser source {source!r}")
 
 
-def strict_parse(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
-    """None when `parse_args` accepts argv, else argparse's error message."""
+def server_parse(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """None when `parse_known_args` takes every argument, else what it refused or left."""
     stderr = io.StringIO()
     try:
         with contextlib.redirect_stderr(stderr):
-            parser.parse_args(argv)
+            _, unparsed = parser.parse_known_args(argv)
     except SystemExit as exit_:
         return stderr.getvalue().strip() or f"argparse exited with status {exit_.code}"
-    return None
+    return f"unrecognized arguments: {' '.join(unparsed)}" if unparsed else None
 
 
 def probe(request: dict[str, Any]) -> dict[str, Any]:
     """Load the parser, then check every argument list of the request."""
-    sys.argv = [request["server_module"], *IMPORT_ARGV]
+    sys.argv = [request["server_module"], *request["import_argv"]]
     try:
         parser = load_parser(request)
     except ModuleNotFoundError as error:
@@ -103,7 +106,7 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
         "options": sorted(
             {option for action in parser._actions for option in action.option_strings}
         ),
-        "errors": [strict_parse(parser, list(argv)) for argv in request["argvs"]],
+        "errors": [server_parse(parser, list(argv)) for argv in request["argvs"]],
     }
 
 

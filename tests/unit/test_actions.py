@@ -70,6 +70,8 @@ def test_predict_fails_with_the_servers_error(
         ("[1, 2]", "v1", "payload must be a JSON object"),
         ('{"data": 1}', "v1", 'a v1 payload needs "instances"'),
         ('{"instances": []}', "v2", 'a v2 payload needs an "inputs" list'),
+        ('{"inputs": {"name": "x"}}', "v2", 'a v2 payload needs an "inputs" list'),
+        ('{"inputs": "x"}', "v2", 'a v2 payload needs an "inputs" list'),
         ('{"instances": [' + "1," * MAX_PAYLOAD_BYTES + "1]}", "v1", "over the 1048576-byte"),
     ],
 )

@@ -45,8 +45,8 @@ def _nested(levels: int, key: str = "instances") -> str:
     return f'{{"{key}": ' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
 
 
-def _integer(digits: int, key: str = "instances") -> str:
-    return f'{{"{key}": [' + "9" * digits + "]}"
+def _integer(digits: int, key: str = "instances", sign: str = "") -> str:
+    return f'{{"{key}": [' + sign + "9" * digits + "]}"
 
 
 ANSWER = {"predictions": [1]}
@@ -97,6 +97,23 @@ CASES = [
     ),
     pytest.param(
         "predict", {"payload": _integer(64)}, ANSWER, 1, "passed", id="payload-64-digit-integer"
+    ),
+    # The sign is no digit: -9…9 of 64 digits is 65 characters, within the limit.
+    pytest.param(
+        "predict",
+        {"payload": _integer(64, sign="-")},
+        ANSWER,
+        1,
+        "passed",
+        id="payload-minus-64-digit-integer",
+    ),
+    pytest.param(
+        "predict",
+        {"payload": _integer(65, sign="-")},
+        ANSWER,
+        0,
+        "payload has an integer of 65 digits, over the 64-digit limit",
+        id="payload-minus-65-digit-integer",
     ),
     pytest.param(
         "predict",

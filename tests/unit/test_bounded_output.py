@@ -7,14 +7,16 @@ an unbounded 400 KB answer or option value would make the hook tool fail.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from ops import testing
 
-from model_server_charm import rolling
-from tests.charms import REPRESENTATIVE, ThinCharm
+from model_server_charm import bounded, rolling
+from model_server_charm.families.amdinfer.models import MODEL_NAME_RULE
+from tests.charms import PROTEUS, REPRESENTATIVE, ThinCharm
 from tests.unit.conftest import MODEL_URI, running_container
 from tests.unit.fake_server import FakeModelServer
 
@@ -142,3 +144,49 @@ def test_every_problem_is_still_listed_when_values_are_long(
     assert len(message.encode()) <= 8192
     for option in long_values:
         assert f"{option}='" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "shortened"),
+    [
+        ("x" * 40, 40, "x" * 40),
+        ("x" * 41, 40, "xxxxxxxx… [truncated: 41 bytes in all]"),
+        ("é" * 20, 40, "é" * 20),
+        ("é" * 21, 40, "éééé… [truncated: 42 bytes in all]"),
+        # Never half a character: 9 bytes of room hold 4 of them.
+        ("é" * 21, 41, "éééé… [truncated: 42 bytes in all]"),
+    ],
+    ids=["limit", "limit+1", "utf8-limit", "utf8-limit+1", "utf8-odd-room"],
+)
+def test_shorten_keeps_a_text_of_the_limit_and_cuts_one_byte_more(
+    text: str, limit: int, shortened: str
+):
+    assert bounded.shorten(text, limit) == shortened
+    assert len(shortened.encode()) <= limit
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [
+        ("a" * 100, "'" + "a" * 100 + "'"),
+        ("a" * 101, f"{'a' * 100!r}… [truncated: 101 bytes in all]"),
+    ],
+    ids=["100-bytes", "101-bytes"],
+)
+def test_quote_keeps_100_bytes_of_a_value(value: str, quoted: str):
+    assert bounded.quote(value) == quoted
+
+
+def test_an_action_failure_over_8_kib_is_cut_to_8_kib():
+    """64 invalid model names: a 17 KB configuration problem, cut where Juju can carry it."""
+    name = "X" * 100
+    models = [{"name": name, "worker": "cplusplus"} for _ in range(64)]
+    ctx = testing.Context(PROTEUS.charm_type)
+    state = testing.State(config={"models": json.dumps(models)})
+    failure = _failure(ctx, "list-models", {}, state)
+    problems = [f"models[{i}]: name={name!r}: {MODEL_NAME_RULE}" for i in range(64)]
+    whole = "the configuration is invalid: " + "; ".join(problems)
+    marker = f"… [truncated: {len(whole.encode())} bytes in all]"
+    assert len(whole.encode()) > 16 * 1024
+    assert failure == whole[: 8192 - len(marker.encode())] + marker
+    assert len(failure.encode()) == 8192

@@ -9,11 +9,13 @@ model is always served by someone.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
+from lightkube import ApiError
 from lightkube.core.exceptions import ConfigError
 from ops import pebble, testing
 
@@ -31,6 +33,19 @@ from tests.unit.k8s_helpers import (
 
 RETRYING = "retrying on the next hook"
 REQUEST = httpx.Request("GET", "https://10.152.183.1/apis/apps/v1")
+
+
+def not_json_claiming_json() -> json.JSONDecodeError:
+    """What lightkube raises for an error answer whose body claims JSON and is not."""
+    headers = {"Content-Type": "application/json"}
+    answer = httpx.Response(502, headers=headers, text="<html>bad gateway</html>", request=REQUEST)
+    try:
+        ApiError(request=REQUEST, response=answer)
+    except json.JSONDecodeError as error:
+        return error
+    raise AssertionError("lightkube read a body that is not JSON")
+
+
 FAULTS: dict[str, Exception] = {
     "connection refused": httpx.ConnectError("[Errno 111] Connection refused", request=REQUEST),
     "read timeout": httpx.ReadTimeout("The read operation timed out", request=REQUEST),
@@ -40,6 +55,7 @@ FAULTS: dict[str, Exception] = {
         request=REQUEST,
         response=httpx.Response(502, text="<html>bad gateway</html>", request=REQUEST),
     ),
+    "gateway error claiming JSON": not_json_claiming_json(),
 }
 # Every call the charm makes; "Client" is making the client itself (no kube config).
 CALLS = [
@@ -162,6 +178,17 @@ def test_removal_never_fails_on_the_api(
     # Deleted unless the fault hit a call removal makes; the owner reference does the rest.
     deleted = "accel-server-isvc" not in kube.inference_services
     assert deleted == (not faulted_call_made(kube, call))
+
+
+def test_an_answer_that_is_not_the_json_it_claims_is_a_retry(
+    accel: testing.Context[Any], kube: FakeKube
+):
+    kube.failures["get", "StatefulSet"] = not_json_claiming_json()
+    with serve_fake() as fake:
+        out = accel.run(accel.on.config_changed(), state({"http-port": fake.port, "cpu": "2"}))
+    assert out.unit_status == testing.WaitingStatus(
+        f"Kubernetes API answered with a body that is not JSON; {RETRYING}"
+    )
 
 
 def test_a_half_done_switch_says_what_was_done_and_serves(

@@ -35,7 +35,10 @@ REFUSED = pebble.APIError({}, 500, "Internal Server Error", "cannot acquire stat
 DENIED = pebble.PathError("permission-denied", "open /etc/kserve/credentials: permission denied")
 
 
-def exited_at_once() -> pebble.ChangeError:
+NO_LAUNCHER = ["2026-12-01T12:00:00Z ERROR /usr/bin/python3: No module named kserve_launcher"]
+
+
+def exited_at_once(log: list[str] = NO_LAUNCHER) -> pebble.ChangeError:
     """What replan raises when the service exits at once (e.g. the wrong rock attached)."""
     when = datetime.datetime(2026, 12, 1, 12, tzinfo=datetime.timezone.utc)
     task = pebble.Task(
@@ -43,7 +46,7 @@ def exited_at_once() -> pebble.ChangeError:
         kind="start",
         summary='Start service "x"',
         status="Error",
-        log=["2026-12-01T12:00:00Z ERROR /usr/bin/python3: No module named kserve_launcher"],
+        log=log,
         progress=pebble.TaskProgress(label="", done=1, total=1),
         spawn_time=when,
         ready_time=when,
@@ -132,6 +135,30 @@ def test_a_service_that_exits_at_once_names_the_rock_to_check(
         " 1: 2026-12-01T12:00:00Z ERROR"
         f" /usr/bin/python3: No module named kserve_launcher): is the server-image resource"
         f" the {module} rock?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "quoted"),
+    [(3, "line 1 | line 2 | line 3"), (5, "line 3 | line 4 | line 5")],
+    ids=["3-lines", "5-lines"],
+)
+def test_a_failed_start_quotes_the_last_3_log_lines(
+    ctx: testing.Context[Any],
+    charm: ThinCharm,
+    monkeypatch: pytest.MonkeyPatch,
+    lines: int,
+    quoted: str,
+):
+    def exits(*_: Any, **__: Any) -> Any:
+        raise exited_at_once([f"line {n} " for n in range(1, lines + 1)])
+
+    monkeypatch.setattr(mocking._MockPebbleClient, "replan_services", exits)
+    state = testing.State(config={"model-uri": MODEL_URI}, containers={container()})
+    out = ctx.run(ctx.on.config_changed(), state)
+    assert out.unit_status == testing.BlockedStatus(
+        "the server exits as soon as it starts (cannot start service: exited quickly with code"
+        f" 1: {quoted}): is the server-image resource the sklearnserver rock?"
     )
 
 

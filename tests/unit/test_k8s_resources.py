@@ -275,16 +275,21 @@ def test_more_devices_than_any_node_has_is_not_applied(
     assert out.unit_status.message.startswith(f"no node offers 3 {FPGA}")
 
 
+@pytest.mark.parametrize(
+    ("pods", "more"), [(1, ""), (2, " (and 1 more)"), (3, " (and 2 more)")], ids=["1", "2", "3"]
+)
 def test_unschedulable_pod_is_waiting_with_the_schedulers_message(
-    accel: testing.Context[Any], fpga_node: FakeKube, fake: FakeModelServer
+    accel: testing.Context[Any], fpga_node: FakeKube, fake: FakeModelServer, pods: int, more: str
 ):
     message = f"0/2 nodes are available: 1 Insufficient {FPGA}, 1 node(s) had untolerated taint."
-    fpga_node.pods = [unschedulable_pod(f"{ACCEL_APP}-1", ACCEL_APP, message)]
+    fpga_node.pods = [
+        unschedulable_pod(f"{ACCEL_APP}-{n}", ACCEL_APP, message) for n in range(1, pods + 1)
+    ]
     options = {"fpga-count": 1, "fpga-resource": FPGA, "http-port": fake.port}
     out = accel.run(accel.on.update_status(), state(options))
     # The server answers ready, yet the application is not fully running: Waiting.
     assert out.unit_status == testing.WaitingStatus(
-        f"cannot schedule pod {ACCEL_APP}-1: {message}"
+        f"cannot schedule pod {ACCEL_APP}-1: {message}{more}"
     )
 
 

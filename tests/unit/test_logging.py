@@ -122,6 +122,30 @@ def test_relation_removed_silences_every_target(ctx: testing.Context[Any], charm
     assert _log_targets(out)["juju-logging-loki-0"]["services"] == ["all", "-all"]
 
 
+def test_log_targets_the_charm_did_not_plan_keep_forwarding(
+    ctx: testing.Context[Any], charm: ThinCharm
+):
+    """A target of the rock's own layers (or an operator's) is not the charm's to silence."""
+    site: pebble.LogTargetDict = {
+        "override": "replace",
+        "type": "loki",
+        "location": "http://loki.example.com:3100/loki/api/v1/push",
+        "services": ["all"],
+    }
+    rock = pebble.Layer({"log-targets": {"site-loki": site}})
+    relation = _loki({0: _endpoint(PUSH_0)})
+    before = ctx.run(
+        ctx.on.relation_changed(relation, remote_unit=0),
+        _state({relation}, container(layers={"rock": rock})),
+    )
+    out = ctx.run(
+        ctx.on.relation_broken(relation), _state({relation}, before.get_container("server"))
+    )
+    targets = _log_targets(out)
+    assert targets["site-loki"] == site
+    assert targets["juju-logging-loki-0"]["services"] == ["all", "-all"]
+
+
 def test_loki_unit_back_again_is_forwarded_to_again(ctx: testing.Context[Any], charm: ThinCharm):
     relation = _loki({0: _endpoint(PUSH_0)})
     before = ctx.run(ctx.on.relation_changed(relation, remote_unit=0), _state({relation}))

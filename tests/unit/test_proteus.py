@@ -7,6 +7,7 @@ Kubernetes' and KServe's schemas.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from pathlib import Path
@@ -190,6 +191,32 @@ def test_serverless_is_the_seeds_multi_model_inference_service(
         "inferenceService": "proteus-server-isvc",
         "model": {"framework": "amdinfer", "storageUri": uri, "memory": "1Gi"},
     }
+
+
+def _trained_model(name: str, app: str) -> dict[str, Any]:
+    """A TrainedModel some application made (its created-by label names it)."""
+    labels = {"app.juju.is/created-by": app}
+    return {"metadata": {"name": name, "labels": labels}, "spec": {}}
+
+
+def test_serverless_deletes_only_its_own_trained_models(
+    ctx: testing.Context[Any], kube: FakeKube, tmp_path: Path
+):
+    require_kserve_crds()
+    kube.trained_models["stale"] = _trained_model("stale", "proteus-server")
+    kube.trained_models["theirs"] = _trained_model("theirs", "other-app")
+    kube.trained_models["unlabelled"] = {"metadata": {"name": "unlabelled"}, "spec": {}}
+    models = json.dumps([repository_model("gs://models/adder.so")])
+    serverless = testing.State(
+        leader=True,
+        config={"deployment-mode": "serverless", "models": models},
+        resources={image_resource(tmp_path)},
+        containers={testing.Container("server", can_connect=True)},
+    )
+    ctx.run(ctx.on.config_changed(), serverless)
+    assert set(kube.trained_models) == {"adder", "theirs", "unlabelled"}
+    ctx.run(ctx.on.remove(), dataclasses.replace(serverless, planned_units=0))
+    assert set(kube.trained_models) == {"theirs", "unlabelled"}
 
 
 def test_worker_models_are_refused_in_serverless_mode(ctx: testing.Context[Any]):

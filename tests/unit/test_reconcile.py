@@ -81,7 +81,9 @@ def test_log_requests_keeps_the_servers_request_logging(
     )
     service = _service(ctx.run(ctx.on.config_changed(), state), charm)
     assert "--enable_latency_logging" not in service.command
-    assert "--log_config_file" not in service.command
+    assert shlex.split(service.command)[-1] == (
+        f"--log_config_file={kserve_python.REQUESTS_LOG_CONFIG}"
+    )
     assert "PYTHONWARNINGS" not in service.environment
 
 

@@ -38,6 +38,7 @@ from tests.unit.k8s_helpers import (
 )
 
 ISVC = f"{ACCEL_APP}-isvc"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
 READY = {
     "url": f"http://{ISVC}.{NAMESPACE}.example.com",
     "conditions": [{"type": "Ready", "status": "True"}],
@@ -150,7 +151,7 @@ def test_trained_model_is_valid_and_names_the_inference_service():
     ("text", "expected"),
     [
         ("registrypath: reg/img:1\nusername: u\npassword: p\n", "reg/img:1"),
-        ('{"ImageName": "x", "registrypath": "reg/img@sha256:ab"}', "reg/img@sha256:ab"),
+        ('{"ImageName": "x", "registrypath": "reg/img@' + DIGEST + '"}', "reg/img@" + DIGEST),
     ],
 )
 def test_image_comes_from_the_resource_file(tmp_path: Path, text: str, expected: str):
@@ -447,6 +448,33 @@ def test_a_unit_not_serving_stops_at_once(accel: testing.Context[Any], kube: Fak
 
 
 @pytest.mark.usefixtures("crds")
+@pytest.mark.parametrize(
+    ("options", "server"),
+    [
+        ({"fpga-count": 1, "fpga-resource": FPGA}, pebble.ServiceStatus.INACTIVE),
+        ({"cpu": "1"}, pebble.ServiceStatus.ACTIVE),
+    ],
+    ids=["devices", "no-devices"],
+)
+def test_a_serving_unit_stops_before_the_inference_service_is_ready_only_for_devices(
+    accel: testing.Context[Any],
+    kube: FakeKube,
+    tmp_path: Path,
+    options: dict[str, str | int],
+    server: pebble.ServiceStatus,
+):
+    """Devices go to the predictor at once: it cannot get Ready while the unit holds them."""
+    kube.nodes.append(node("fpga-node", {FPGA: "1"}))
+    with serve_fake() as fake:
+        out = accel.run(
+            accel.on.config_changed(),
+            serverless_state(tmp_path, {**options, "http-port": fake.port}),
+        )
+    assert ISVC in kube.inference_services
+    assert out.get_container("server").service_statuses[ACCEL.service_name] == server
+
+
+@pytest.mark.usefixtures("crds")
 def test_non_leader_stops_its_server_once_the_leader_created_it(
     accel: testing.Context[Any], kube: FakeKube, tmp_path: Path
 ):
@@ -598,21 +626,51 @@ def test_removal_without_kserve_or_trust_does_not_fail(
     assert kube.writes() == []
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "the server-image resource names no registrypath"),
+        # Never the document's lines: the password is among them.
+        (
+            b'registrypath: r.io/a:1\nusername: u\npassword: "hunter2\n',
+            "the server-image resource is not YAML or JSON: found unexpected end of stream"
+            " (line 4, column 1)",
+        ),
+        (
+            b"registrypath: r.io/a:1\npassword: hunter2: x\n",
+            "the server-image resource is not YAML or JSON: mapping values are not allowed here"
+            " (line 2, column 18)",
+        ),
+        (
+            b"registrypath: \xff\n",
+            "cannot read the server-image resource: 'utf-8' codec can't decode byte 0xff in"
+            " position 14: invalid start byte",
+        ),
+        (
+            b"registrypath: --privileged\n",
+            "the server-image resource's registrypath '--privileged' is not an OCI image"
+            " reference",
+        ),
+        (
+            b"#" * 65537,
+            "the server-image resource is 65537 bytes, over the 65536-byte limit",
+        ),
+    ],
+    ids=["empty", "unterminated", "not-yaml", "not-utf8", "not-an-image", "64KiB+1"],
+)
 def test_unreadable_image_resource_blocks_and_applies_nothing(
-    accel: testing.Context[Any], kube: FakeKube, tmp_path: Path
+    accel: testing.Context[Any], kube: FakeKube, tmp_path: Path, content: bytes, problem: str
 ):
-    empty = tmp_path / "empty-resource.yaml"
-    empty.write_text("")
+    resource = tmp_path / "server-image.yaml"
+    resource.write_bytes(content)
     out = accel.run(
         accel.on.config_changed(),
         state(
             {"deployment-mode": "serverless"},
-            resources=frozenset({testing.Resource(name="server-image", path=empty)}),
+            resources=frozenset({testing.Resource(name="server-image", path=resource)}),
         ),
     )
-    assert out.unit_status == testing.BlockedStatus(
-        "the server-image resource names no registrypath"
-    )
+    assert out.unit_status == testing.BlockedStatus(problem)
     assert kube.writes() == []
     assert out.get_container("server").service_statuses[ACCEL.service_name] == (
         pebble.ServiceStatus.ACTIVE

@@ -13,8 +13,9 @@ import pytest
 from ops import testing
 
 from model_server_charm.config import ConfigError
+from model_server_charm.families import family_for
 from tests.api_server_cases import QUANTITIES, StoredQuantity
-from tests.charms import BY_NAME, REPRESENTATIVE, ThinCharm, charm_config
+from tests.charms import BY_NAME, PROTEUS, REPRESENTATIVE, ThinCharm, charm_config
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
 from tests.unit.k8s_helpers import ACCEL
@@ -109,6 +110,18 @@ CASES: list[Any] = [
     pytest.param("model-uri", "/mnt/models/iris", None, id="uri-absolute-path"),
     pytest.param("model-uri", "hf://owner/model", None, id="uri-hf"),
     pytest.param("model-uri", "https://host/model.joblib", None, id="uri-https"),
+    pytest.param("model-uri", "hdfs://namenode:8020/models/iris", None, id="uri-hdfs"),
+    pytest.param("model-uri", "webhdfs://namenode:9870/models/iris", None, id="uri-webhdfs"),
+    pytest.param(
+        "model-uri", "webhdfs://", "name the bucket or host after webhdfs://", id="webhdfs"
+    ),
+    pytest.param(
+        "model-uri",
+        "ftp://host/model",
+        "model-uri='ftp://host/model': unsupported location; use gs://, s3://, hdfs://,"
+        " webhdfs://, http(s)://, hf:// or an absolute path",
+        id="uri-ftp",
+    ),
     pytest.param("model-uri", "s3://", "model-uri='s3://': name the bucket or host", id="s3"),
     pytest.param("model-uri", "gs://", "model-uri='gs://': name the bucket or host", id="gs"),
     pytest.param("model-uri", "https://", "name the bucket or host after https://", id="https"),
@@ -215,3 +228,52 @@ def test_fpga_resource_is_anchored(resource: str, accepted: bool):
     except ConfigError as error:
         problems = error.problems
     assert (problems == []) == accepted
+
+
+@pytest.mark.parametrize(
+    ("nthread", "problems"),
+    [
+        (1, []),
+        (64, []),
+        (0, ["nthread=0: must be 1 or more"]),
+        (-1, ["nthread=-1: must be 1 or more"]),
+    ],
+)
+def test_nthread_is_at_least_1(nthread: int, problems: list[str]):
+    xgboost = BY_NAME["xgboost-server"].charm_type.runtime
+    found: list[str] = []
+    try:
+        config = charm_config(xgboost, model_uri=MODEL_URI, nthread=nthread)
+        assert f"--nthread={nthread}" in family_for(xgboost).command(config)
+    except ConfigError as error:
+        found = error.problems
+    assert found == problems
+
+
+VART_PROBLEM = (
+    "an absolute path in the server's container (a directory of DPU overlays, or one .xclbin)"
+)
+
+
+@pytest.mark.parametrize(
+    ("firmware", "accepted"),
+    [
+        ("/opt/xilinx/overlaybins", True),
+        ("/lib/firmware/xilinx/dpu.xclbin", True),
+        ("overlaybins", False),
+        ("https://example.com/dpu.xclbin", False),
+        ("http://example.com/dpu.xclbin", False),
+        ("gs://bucket/dpu.xclbin", False),
+        ("s3://bucket/dpu.xclbin", False),
+        ("/opt/xilinx/over lay", False),
+    ],
+)
+def test_vart_firmware_is_a_path_in_the_container_never_a_url(firmware: str, accepted: bool):
+    proteus = PROTEUS.charm_type.runtime
+    problems: list[str] = []
+    try:
+        config = charm_config(proteus, vart_firmware=firmware)
+        assert family_for(proteus).environment(config, {})["XLNX_VART_FIRMWARE"] == firmware
+    except ConfigError as error:
+        problems = error.problems
+    assert problems == ([] if accepted else [f"vart-firmware={firmware!r}: {VART_PROBLEM}"])

@@ -33,7 +33,7 @@ from lightkube import ApiError, Client
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
-from model_server_charm import validation
+from model_server_charm import bounded, validation
 from model_server_charm.bounded import quote
 from model_server_charm.config import CharmConfig
 from model_server_charm.k8s_resources import (
@@ -136,6 +136,10 @@ def render_inference_service(
     return yaml.safe_load(text)
 
 
+# The resource file is three short values.
+IMAGE_RESOURCE_LIMITS = bounded.JSONLimits(max_bytes=64 * 1024, max_depth=4)
+
+
 class ImageResourceError(Exception):
     """The OCI image resource cannot be read; the message says what to do."""
 
@@ -160,14 +164,28 @@ def image_from_resource(path: Path) -> str:
     Juju hands a charm its OCI image resource as a small YAML (or JSON) document
     with `registrypath`, `username` and `password`; only the path is needed,
     because the predictor reuses the pull secrets Juju made for the pod.
+
+    The file is untrusted input: at most one byte over the limit is read, it is
+    parsed within bounds, and a fault never quotes its lines (the password is
+    among them).
     """
     try:
-        document = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
+        with path.open("rb") as file:
+            text = file.read(IMAGE_RESOURCE_LIMITS.max_bytes + 1).decode()
+    except (OSError, UnicodeDecodeError) as error:
         raise ImageResourceError(f"cannot read the server-image resource: {error}") from error
+    try:
+        document = bounded.parse_yaml(text, IMAGE_RESOURCE_LIMITS, "the server-image resource")
+    except bounded.JSONInputError as error:
+        raise ImageResourceError(str(error)) from error
     image = document.get("registrypath") if isinstance(document, dict) else None
     if not isinstance(image, str) or not image:
         raise ImageResourceError("the server-image resource names no registrypath")
+    if not validation.is_image_reference(image):
+        raise ImageResourceError(
+            f"the server-image resource's registrypath {quote(image)} is not an OCI image"
+            " reference"
+        )
     return image
 
 

@@ -29,8 +29,11 @@ from model_server_charm.serverless import KSERVE_HTTP_PORT, STORAGE_MOUNT, Predi
 
 # The rock's launcher runs the server module and makes /metrics sum every worker process.
 LAUNCHER_MODULE = "kserve_launcher"
-# Shipped by every KServe rock: uvicorn and kserve loggers at WARNING (no line per request).
+# Shipped by every KServe rock: uvicorn and kserve loggers at WARNING (no line per request),
+# and at INFO (a line per request). Always given: kserve's built-in configuration is skipped
+# when the root logger has a handler, as it has once PaddlePaddle 3.0.0 is imported.
 QUIET_LOG_CONFIG = "/etc/kserve/log-config-quiet.yaml"
+REQUESTS_LOG_CONFIG = "/etc/kserve/log-config-requests.yaml"
 # prometheus_client multiprocess directory; the launcher empties it when the server starts.
 METRICS_DIR = "/tmp/kserve-metrics"
 # Where the launcher writes why the server exited, so the charm can say it in its status.
@@ -83,6 +86,8 @@ class KServePython(ServerFamily):
         ]
         if not model.log_requests:
             argv += ["--enable_latency_logging=false", f"--log_config_file={QUIET_LOG_CONFIG}"]
+        else:
+            argv.append(f"--log_config_file={REQUESTS_LOG_CONFIG}")
         return argv
 
     def environment(self, config: CharmConfig, credentials: dict[str, str]) -> dict[str, str]:
