@@ -27,8 +27,6 @@ from scripts.rendering import ROOT, render_template, write_or_check
 SHARED = ROOT / "charms" / "model-server-charm"
 TEMPLATE = SHARED / "charmcraft.yaml.j2"
 THIN = SHARED / "thin"
-# Two workers is the measured sweet spot (README, Benchmark); some runtimes allow only one.
-DEFAULT_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,6 @@ def render(runtime: Runtime) -> str:
         rock=server_rock(runtime),
         project_url=PROJECT_URL,
         option_groups=[kind.name for kind in family_for(runtime).group_kinds()],
-        default_workers=min(DEFAULT_WORKERS, runtime.max_workers),
     )
 
 

@@ -25,11 +25,29 @@ class FakeModelServer:
 
     port: int = 0
     ready: bool = True
+    # False: the server runs with an empty model repository (its model directory held no
+    # model file): alive, and the model's readiness and metadata answer 404, as upstream's.
+    has_model: bool = True
+    # What /v2/health/live answers: 200, or 503 for a server that is not alive.
+    live: bool = True
     status: int = 200
     answer: Any = field(default_factory=lambda: {"predictions": [1, 1]})
     # What GET /v2/models/<name> (model metadata) answers.
     metadata: Any = field(default_factory=lambda: {"name": "model"})
     requests: list[tuple[str, Any]] = field(default_factory=list[tuple[str, Any]])
+
+
+def _get_answer(fake: FakeModelServer, path: str) -> tuple[int, Any]:
+    """What the fake answers to GET `path`: status and body."""
+    if path == "/v2/health/live":
+        return (200 if fake.live else 503), {"live": fake.live}
+    if not fake.has_model and path.startswith("/v2/models/"):
+        return 404, {"error": f"Model with name {path.split('/')[3]} does not exist."}
+    if path.endswith("/ready"):
+        return (200 if fake.ready else 503), {"ready": fake.ready}
+    if path.startswith("/v2/models/") and path.count("/") == 3:
+        return (200 if fake.ready else 503), fake.metadata
+    return 404, {"error": "not found"}
 
 
 def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
@@ -51,12 +69,7 @@ def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
-            if self.path.endswith("/ready"):
-                self._reply(200 if fake.ready else 503, {"ready": fake.ready})
-            elif self.path.startswith("/v2/models/") and self.path.count("/") == 3:
-                self._reply(200 if fake.ready else 503, fake.metadata)
-            else:
-                self._reply(404, {"error": "not found"})
+            self._reply(*_get_answer(fake, self.path))
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))

@@ -104,10 +104,10 @@ def test_predict_fails_when_the_server_is_down(ctx: testing.Context[Any], charm:
 
 
 def test_predict_fails_on_invalid_config(ctx: testing.Context[Any], charm: ThinCharm):
-    with pytest.raises(testing.ActionFailed, match="the configuration is invalid: workers=0"):
+    with pytest.raises(testing.ActionFailed, match="the configuration is invalid: workers=-1"):
         ctx.run(
             ctx.on.action("predict", params={"payload": '{"instances": [[1]]}'}),
-            _state(charm, 8080, workers=0),
+            _state(charm, 8080, workers=-1),
         )
 
 

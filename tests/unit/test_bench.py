@@ -11,6 +11,7 @@ from bench.arguments import parse_args
 from bench.commands import KServeComparison
 from bench.comparison import CHARM_LABEL, UPSTREAM_LABEL, ComparisonError
 from bench.servers import Endpoint
+from model_server_charm.families.kserve_python import workers as worker_rule
 from model_server_charm.runtimes import RUNTIMES
 
 MODEL_DIR = Path("/srv/bench/model")
@@ -119,17 +120,23 @@ def test_upstream_command_is_kserves_runtime_args_on_this_machine(
 @pytest.mark.parametrize(
     ("runtime", "framework", "workers"),
     [
-        ("sklearn", None, 2),
-        ("xgboost", None, 2),
-        ("lightgbm", None, 1),
-        ("pmml", None, 1),
-        ("predictive", None, 2),
+        ("sklearn", None, 3),
+        ("xgboost", None, 3),
+        ("lightgbm", None, 3),
+        ("pmml", None, 3),
+        ("predictive", None, 3),
         ("predictive", "lightgbm", 1),
     ],
 )
 def test_charm_command_is_the_launcher_with_the_charms_workers_and_quiet_logs(
-    runtime: str, framework: str | None, workers: int, tmp_path: Path
+    runtime: str,
+    framework: str | None,
+    workers: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ):
+    """One worker per CPU of the machine (3 here), as the runtime allows."""
+    monkeypatch.setattr(worker_rule, "node_cpus", lambda: 3)
     comparison = kserve(runtime, framework)
 
     command = comparison.charm_command(ENDPOINT, tmp_path)

@@ -31,7 +31,7 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("http-port", 70000, "http-port=70000"),
     ("grpc-port", 0, "grpc-port=0"),
     ("http-port", 8081, "http-port and grpc-port are both 8081"),
-    ("workers", 0, "workers=0"),
+    ("workers", -1, "workers=-1"),
     ("workers", 99, "workers=99"),
     ("cpu", "lots", "cpu='lots'"),
     ("cpu", "-1", "cpu='-1'"),
@@ -84,12 +84,13 @@ def test_bad_value_blocks_and_changes_nothing(
 
 def test_every_problem_is_listed_at_once(ctx: testing.Context[Any], charm: ThinCharm):
     state = testing.State(
-        config={"model-uri": "", "workers": 0, "cpu": "x", "http-port": 1, "max-replicas": 0},
+        config={"model-uri": "", "workers": -1, "cpu": "x", "http-port": 1, "max-replicas": 0},
         containers={running_container(charm, 8080)},
     )
     out = ctx.run(ctx.on.config_changed(), state)
     message = out.unit_status.message
-    for words in ("model-uri is not set", "workers=0", "cpu='x'", "http-port=1", "max-replicas=0"):
+    problems = ("model-uri is not set", "workers=-1", "cpu='x'", "http-port=1", "max-replicas=0")
+    for words in problems:
         assert words in message
     assert message.count(";") == 4
 

@@ -43,17 +43,41 @@ def test_autoscaling_target_is_named_inactive_in_sidecar_mode(
     assert out.unit_status.message.endswith("; autoscaling-target inactive in sidecar mode")
 
 
-def test_loading_model_is_waiting(
-    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+NO_MODEL_FILE = (
+    "{uri} holds no model file the server loads ({formats}): it runs without model model;"
+    " check model-uri and the files there"
+)
+
+
+@pytest.mark.parametrize(
+    ("has_model", "live", "blocked"),
+    [
+        (True, True, False),  # loading: the model is not ready yet
+        (False, True, True),  # upstream's empty repository: alive, the model unknown (404)
+        (False, False, False),  # 404 alone is not enough: the server must be alive
+    ],
+)
+def test_a_server_without_the_model_is_told_apart_from_one_loading_it(
+    ctx: testing.Context[Any],
+    charm: ThinCharm,
+    fake: FakeModelServer,
+    has_model: bool,
+    live: bool,
+    blocked: bool,
 ):
-    fake.ready = False
+    fake.ready, fake.has_model, fake.live = False, has_model, live
     state = testing.State(
         config={"model-uri": MODEL_URI, "http-port": fake.port},
         containers={running_container(charm, fake.port)},
     )
     out = ctx.run(ctx.on.update_status(), state)
-    assert out.unit_status == testing.WaitingStatus(
-        f"loading model model from {MODEL_URI}; {rolling.SINGLE_UNIT_NOTE}"
+    formats = ", ".join(charm.charm_type.runtime.model_formats)
+    assert out.unit_status == (
+        testing.BlockedStatus(NO_MODEL_FILE.format(uri=MODEL_URI, formats=formats))
+        if blocked
+        else testing.WaitingStatus(
+            f"loading model model from {MODEL_URI}; {rolling.SINGLE_UNIT_NOTE}"
+        )
     )
 
 

@@ -30,6 +30,7 @@ import pytest
 from model_server_charm.config import CharmConfig
 from model_server_charm.families import family_for
 from model_server_charm.families.base import ServerFamily
+from model_server_charm.families.kserve_python.options import KServeModelOptions
 from model_server_charm.runtimes import Protocol, Runtime
 from tests.charms import BY_NAME, ThinCharm, charm_config
 
@@ -125,8 +126,9 @@ class CharmCase:
 
     @property
     def workers(self) -> int:
-        """The server's worker processes with the case's options."""
-        return int(self.config("/models").value("workers"))
+        """The server's worker processes with the case's options (on this machine's CPUs)."""
+        config = self.config("/models")
+        return config.group(KServeModelOptions).worker_count(config)
 
     @property
     def model_format(self) -> str:
@@ -239,7 +241,7 @@ CASES = (
         BY_NAME["lightgbm-server"],
         f"{BOOSTERS}:build_lightgbm",
         LIGHTGBM_EXAMPLES,
-        {"workers": 1},
+        {"workers": 2},
     ),
     CharmCase(
         "pmml",
@@ -249,7 +251,7 @@ CASES = (
             v1([SETOSA_ROW], predictions, [PMML_SETOSA]),
             v2(fp32([SETOSA_ROW]), v2_by_name, PMML_SETOSA),
         ),
-        {"workers": 1},
+        {"workers": 2},
     ),
     *(
         CharmCase(
@@ -273,6 +275,7 @@ CASES = (
             v1([SETOSA_ROW, *VERSICOLOR_ROWS], v1_argmax, [0, 1, 1]),
             v2(fp32([SETOSA_ROW, *VERSICOLOR_ROWS]), v2_argmax, [0, 1, 1]),
         ),
+        {"workers": 2},
         marker="paddle",
     ),
     CharmCase(

@@ -11,6 +11,7 @@ to the real Pebble daemon (`tests.workload.pebble_daemon`).
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 import urllib.request
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ops
 from ops import pebble, testing
 
 from bench.servers import (
@@ -31,6 +33,7 @@ from bench.servers import (
     running,
     to_host,
 )
+from model_server_charm.layer import WORKLOAD_CONTAINER
 from tests.charm_plan import CharmPlan, charm_plan
 from tests.charms import ThinCharm
 from tests.workload.pebble_daemon import PebbleDaemon, running_pebble
@@ -66,6 +69,22 @@ class RunningCharmServer:
                 return 200 <= answer.status < 300
         except OSError:
             return False
+
+
+def processes_started_with(value: str) -> dict[int, str]:
+    """Every process whose environment holds `value` (e.g. its scratch path): pid -> name.
+
+    A server's whole tree inherits its environment, so this finds what is left
+    of a server after it ended, whatever re-parented it.
+    """
+    found: dict[int, str] = {}
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if value.encode() in environ.read_bytes():
+                found[int(environ.parent.name)] = (environ.parent / "comm").read_text().strip()
+        except OSError:
+            continue  # ended while we looked, or not ours to read
+    return found
 
 
 def charm_options(model_dir: Path, **options: Any) -> dict[str, Any]:
@@ -113,6 +132,7 @@ def host_layer(
 class CharmOnPebble:
     """The charm's layers, added to a real Pebble daemon that runs them."""
 
+    charm: ThinCharm
     plan: CharmPlan
     daemon: PebbleDaemon
     scratch: Path
@@ -126,6 +146,21 @@ class CharmOnPebble:
     def start_count(self) -> int:
         """How many times Pebble has started the server."""
         return self.daemon.metrics().get(("pebble_service_start_count", self.service_name), 0)
+
+    def service_state(self) -> str:
+        """The server's service state as Pebble reports it (active, backoff, ...)."""
+        (service,) = self.daemon.client.get_services([self.service_name])
+        return str(service.current)
+
+    def unit_status(self) -> ops.StatusBase:
+        """The status update-status sets, with the container's /tmp where the launcher writes."""
+        ctx = testing.Context(self.charm.charm_type)
+        container = self.plan.state.get_container(WORKLOAD_CONTAINER)
+        tmp = testing.Mount(location="/tmp", source=self.scratch)
+        container = dataclasses.replace(container, mounts={"tmp": tmp})
+        state = dataclasses.replace(self.plan.state, containers={container})
+        status = ctx.run(ctx.on.update_status(), state).unit_status
+        return ops.StatusBase.from_name(status.name, status.message)
 
     def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Wait (bounded) until the served model answers ready."""
@@ -155,7 +190,34 @@ def charm_on_pebble(
         daemon.client.replan_services()
         model_name = str(options.get("model-name", "model"))
         client = ServedModel.at(int(options["http-port"]), model_name, timeout=2)
-        yield CharmOnPebble(plan=plan, daemon=daemon, scratch=scratch, client=client)
+        yield CharmOnPebble(charm=charm, plan=plan, daemon=daemon, scratch=scratch, client=client)
+
+
+def charm_command(
+    charm: ThinCharm,
+    options: Mapping[str, Any],
+    scratch: Path,
+    prefix: tuple[str, ...] = (),
+    environment: Mapping[str, str] | None = None,
+    relations: tuple[testing.RelationBase, ...] = (),
+) -> tuple[CharmPlan, Command]:
+    """The charm's plan for `options` (and `relations`), and its command as it runs here.
+
+    `prefix` goes before the command (`taskset -c 1`), `environment` after the plan's.
+    """
+    plan = charm_plan(charm, options, relations)
+    paths = rock_paths_on_host(scratch)
+    interpreter, *arguments = plan.argv
+    assert interpreter == "python3", f"the charm's command starts with {interpreter!r}"
+    command = Command(
+        label=f"{charm.name} (charm's plan)",
+        argv=(*prefix, sys.executable, *(to_host(argument, paths) for argument in arguments)),
+        environment={
+            **{name: to_host(str(value), paths) for name, value in plan.environment.items()},
+            **(environment or {}),
+        },
+    )
+    return plan, command
 
 
 @contextmanager
@@ -166,24 +228,17 @@ def running_server(
     scratch: Path,
     ready_timeout_s: float = READY_TIMEOUT_S,
     relations: tuple[testing.RelationBase, ...] = (),
+    prefix: tuple[str, ...] = (),
+    environment: Mapping[str, str] | None = None,
 ) -> Generator[RunningCharmServer]:
     """Start the server the charm plans for `options` (plus free ports and `model_dir`).
 
-    `relations` are the charm's relations when it writes the plan (s3-credentials).
+    `relations` are the charm's relations when it writes the plan (s3-credentials);
+    `prefix` and `environment` as `charm_command` takes them.
     """
     config = charm_options(model_dir, **options)
     port, grpc_port = int(config["http-port"]), int(config["grpc-port"])
-    plan = charm_plan(charm, config, relations)
-    paths = rock_paths_on_host(scratch)
-    interpreter, *arguments = plan.argv
-    assert interpreter == "python3", f"the charm's command starts with {interpreter!r}"
-    command = Command(
-        label=f"{charm.name} (charm's plan)",
-        argv=(sys.executable, *(to_host(argument, paths) for argument in arguments)),
-        environment={
-            name: to_host(str(value), paths) for name, value in plan.service.environment.items()
-        },
-    )
+    plan, command = charm_command(charm, config, scratch, prefix, environment, relations)
     endpoint = Endpoint(
         model_name=str(config.get("model-name", "model")),
         model_dir=model_dir,

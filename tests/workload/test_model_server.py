@@ -11,17 +11,24 @@ never show an explain latency.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 import urllib.request
 from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy
 import pytest
+from kserve import InferenceGRPCClient, InferInput, InferRequest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from model_server_charm import actions, layer
 from model_server_charm.config import CharmConfig
+from model_server_charm.families.kserve_python.family import METRICS_DIR
 from model_server_charm.server_client import ModelServerClient
 from tests.workload.charm_cases import UNTIMED_OPENAI, CharmCase, Example
 from tests.workload.harness import RunningCharmServer, running_server
@@ -29,6 +36,14 @@ from tests.workload.harness import RunningCharmServer, running_server
 pytestmark = pytest.mark.slow
 
 REQUESTS = 40
+# Requests in flight at once, so that every worker process gets some.
+CONCURRENT = 8
+# gRPC clients, each on its own connection: the kernel spreads connections across workers.
+GRPC_CONNECTIONS = 12
+# How long every worker has to answer a first request after the server is ready.
+ALL_WORKERS_TIMEOUT_S = 120.0
+OWN_CONNECTION = ("grpc.use_local_subchannel_pool", 1)
+NUMPY_TYPES = {"FP32": numpy.float32, "FP64": numpy.float64, "INT64": numpy.int64}
 # The actions' client: patient, as a first request may be slow on a busy machine.
 ACTION_TIMEOUT_S = 60
 # Wrong for every case's model: text where it takes numbers, words where it takes text.
@@ -177,3 +192,108 @@ def test_request_logging_plan_also_serves(case: CharmCase, model_dir: Path, tmp_
         assert logged.client.model_ready()
     log = (tmp_path / "server.log").read_text()
     assert "uvicorn" in log or "kserve" in log
+
+
+def _predictions_by_process(server: RunningCharmServer) -> dict[int, float]:
+    """Each server process's own request_predict_seconds count, from its multiprocess file."""
+    counts: dict[int, float] = {}
+    for path in (server.scratch / Path(METRICS_DIR).name).glob("histogram_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        for family in MultiProcessCollector.merge([str(path)], accumulate=True):
+            for sample in family.samples:
+                if sample.name == "request_predict_seconds_count":
+                    counts[pid] = counts.get(pid, 0) + sample.value
+    return counts
+
+
+def _served_since(before: dict[int, float], after: dict[int, float]) -> dict[int, float]:
+    """The processes that served requests since `before`, with how many."""
+    served = {pid: count - before.get(pid, 0) for pid, count in after.items()}
+    return {pid: count for pid, count in served.items() if count}
+
+
+def test_every_worker_process_answers_and_is_counted(
+    case: CharmCase, server: RunningCharmServer, model_dir: Path
+):
+    if case.workers < 2 or not case.timed_examples:
+        pytest.skip(f"{case.name}: one worker process, or no request that kserve times")
+    example = case.timed_examples[0]
+    before = _predictions_by_process(server)
+    answers: list[Any] = []
+    deadline = time.monotonic() + ALL_WORKERS_TIMEOUT_S
+
+    # Batches until every worker has answered: the server is ready once one worker serves,
+    # and on a busy machine the others may still be starting.
+    while True:
+        answers += _concurrent_answers(case, server, model_dir, example)
+        served = _served_since(before, _predictions_by_process(server))
+        if len(served) >= case.workers or time.monotonic() > deadline:
+            break
+
+    assert answers == [example.expected] * len(answers)
+    assert len(served) == case.workers, served
+    assert sum(served.values()) == len(answers)
+    assert _predict_count(server) - sum(before.values()) == len(answers)
+
+
+def _concurrent_answers(
+    case: CharmCase, server: RunningCharmServer, model_dir: Path, example: Example
+) -> list[Any]:
+    """REQUESTS predictions, CONCURRENT at a time: what each answered."""
+    with ThreadPoolExecutor(CONCURRENT) as pool:
+        sent = [pool.submit(_predict, case, server, model_dir, example) for _ in range(REQUESTS)]
+        results = [request.result() for request in sent]
+    return [example.answer(json.loads(result["response"])) for result in results]
+
+
+def _grpc_request(example: Example, model_name: str) -> InferRequest:
+    inputs = []
+    for tensor in example.body["inputs"]:
+        data = numpy.asarray(tensor["data"], dtype=NUMPY_TYPES[tensor["datatype"]])
+        infer_input = InferInput(tensor["name"], tensor["shape"], tensor["datatype"])
+        infer_input.set_data_from_numpy(data.reshape(tensor["shape"]))
+        inputs.append(infer_input)
+    return InferRequest(model_name=model_name, infer_inputs=inputs)
+
+
+async def _grpc_answers(port: int, request: InferRequest, connections: int) -> list[Any]:
+    """Send `request` once on each of `connections` new connections; the answers, as REST's."""
+
+    async def once() -> Any:
+        # A subchannel of its own: else every client shares the process's one connection.
+        client = InferenceGRPCClient(
+            f"127.0.0.1:{port}", timeout=ACTION_TIMEOUT_S, channel_args=[OWN_CONNECTION]
+        )
+        try:
+            response = await client.infer(request)
+        finally:
+            await client.close()
+        answer, _ = response.to_rest()
+        return answer
+
+    return await asyncio.gather(*(once() for _ in range(connections)))
+
+
+def test_grpc_is_served_by_every_worker_that_loads_its_own_model(
+    case: CharmCase, server: RunningCharmServer
+):
+    """Each worker binds the gRPC port (SO_REUSEPORT): the kernel spreads connections."""
+    if not case.runtime.workers_load_model:
+        pytest.skip(f"{case.name}: kserve serves gRPC from its first process only")
+    example = next(example for example in case.examples if example.protocol == "v2")
+    (grpc_flag,) = (arg for arg in server.plan.argv if arg.startswith("--grpc_port="))
+    grpc_port = int(grpc_flag.split("=", 1)[1])
+    request = _grpc_request(example, "model")
+    before = _predictions_by_process(server)
+    answers: list[Any] = []
+    deadline = time.monotonic() + ALL_WORKERS_TIMEOUT_S
+
+    while True:  # a worker binds the port once it has loaded its model
+        answers += asyncio.run(_grpc_answers(grpc_port, request, GRPC_CONNECTIONS))
+        served = _served_since(before, _predictions_by_process(server))
+        if len(served) >= case.workers or time.monotonic() > deadline:
+            break
+
+    assert [example.answer(answer) for answer in answers] == [example.expected] * len(answers)
+    assert len(served) == case.workers, served
+    assert sum(served.values()) == len(answers)

@@ -1,114 +1,145 @@
-"""Run a KServe Python model server so that /metrics covers every worker process.
+"""Run a KServe Python model server so that /metrics covers every worker and failures are named.
 
 Usage, as the rocks' services and the charms run it::
 
     python3 -m kserve_launcher <server-module> [server arguments...]
 
 for example ``python3 -m kserve_launcher sklearnserver --model_dir=/mnt/models --workers=2``.
-The server module runs as ``__main__``, as ``python -m <server-module>`` would
-run it, with ``sys.argv`` set to ``[<server-module>, *arguments]`` before
-anything imports kserve (``kserve.model_server`` parses ``sys.argv`` when it is
-imported, in the first process and again in each worker, which inherits the
-rewritten ``sys.argv``). The launcher adds two things: metrics that cover all
-workers, and a file saying why the server failed.
+The server module runs as ``__main__`` (as ``python -m <server-module>`` would
+run it) in a server process the launcher starts, with ``sys.argv`` set to
+``[<server-module>, *arguments]`` before anything imports kserve; upstream's
+code is not changed. The launcher's own first process (``supervisor``) only
+starts, watches and ends the server processes. What the launcher adds:
 
-Why: with ``--workers`` > 1 kserve serves HTTP from worker processes it starts
-with multiprocessing's "spawn" method, and each worker's ``/metrics`` reports
-only its own requests (kserve issue 2979), so every scrape sees one worker at
-random. The launcher turns on prometheus_client's multiprocess mode instead:
+* **/metrics that cover all workers.** With ``--workers`` > 1 kserve serves
+  HTTP from worker processes it starts with multiprocessing's "spawn", and each
+  worker's ``/metrics`` reports only its own requests (kserve issue 2979). The
+  launcher turns on prometheus_client's multiprocess mode:
+  ``PROMETHEUS_MULTIPROC_DIR`` (``/tmp/kserve-metrics`` when unset) is where
+  every process keeps its metric values; the first process creates it and
+  deletes the ``*.db`` files a previous run left there, so counters start from
+  zero with the server. kserve's ``/metrics`` handler encodes the module-global
+  ``REGISTRY`` of ``kserve.protocol.rest.server``; every server process and
+  worker replaces that global with a registry whose ``MultiProcessCollector``
+  sums all processes' files (``kserve_launcher.metrics``). Values of workers
+  that died are kept: counters do not go backwards when a worker is replaced.
+  The ``process_*`` metrics are the whole server's: the first process and all
+  its descendants (``metrics.ProcessTreeCollector``).
+* **Workers that start slowly are not killed** (``kserve_launcher.worker_start``):
+  a start-up grace before kserve's 5-second liveness ping applies.
+* **Workers that load their own model** (``KSERVE_LAUNCHER_WORKERS_LOAD_MODEL=true``): for the
+  servers whose model cannot be handed to a spawned worker (lgbserver forces
+  one worker, pmmlserver refuses more than one, Paddle's predictor cannot be
+  pickled), the launcher starts ``--workers`` whole single-process servers
+  (``--workers=1`` each), each loading the model itself from ``--model_dir``
+  (nothing pickled), all serving HTTP on one socket the first process binds
+  (``kserve_launcher.shared_port``) and gRPC on one SO_REUSEPORT port.
+* **Why the server failed.** When it fails, the launcher writes why, on one
+  line, to the file named by ``KSERVE_LAUNCHER_ERROR_FILE`` if that is set,
+  so the charm can show it in its status: the server's own exception
+  (``<module> failed: <Type>: <message>``) or, when it exits with a status,
+  that status and the last error line it wrote (``<module> exited with status
+  1: RuntimeError: ...``, ``kserve_launcher.last_error``). The launcher never
+  removes the file: when Pebble restarts a failing server the reason stays true
+  until the next failure overwrites it, and the charm removes it when it plans
+  a new command.
+* **No process outlives the server** (``kserve_launcher.supervisor``): the
+  first process is the child subreaper of the whole tree and ends what is left
+  of it, such as pmmlserver's Java gateway, which Py4J starts with
+  ``die_on_exit=False``.
 
-* ``PROMETHEUS_MULTIPROC_DIR`` (``/tmp/kserve-metrics`` when unset) is where
-  every process keeps its metric values; the launcher creates it and, in the
-  server's first process only, deletes the ``*.db`` files a previous run left
-  there, so counters start from zero with the server.
-* kserve's ``/metrics`` handler encodes the module-global ``REGISTRY`` of
-  ``kserve.protocol.rest.server``; the launcher replaces that global, in the
-  first process and in every worker, with a registry whose
-  ``MultiProcessCollector`` sums all processes' files. Whichever worker answers
-  a scrape, ``request_*_seconds`` histograms count every request. Values of
-  workers that died are kept: counters do not go backwards when kserve
-  replaces a worker.
-
-How the launcher reaches the workers: a spawned child first re-imports its
-parent's ``__main__`` module as ``__mp_main__``, except when that module is a
-package's ``__main__.py`` (multiprocessing leaves those alone, as "main only"
-code). So while the server runs, ``sys.modules["__main__"]`` is this package:
-each worker then runs ``kserve_launcher/__main__.py`` as ``__mp_main__``, which
-installs the same registry (``kserve_launcher.metrics``) before the worker
-serves a request. The server module itself must not define, in its own
-``__main__``, anything the workers unpickle; upstream's servers do not (their
-workers would not find it either).
-
-Process metrics: a multiprocess registry cannot use prometheus_client's
-default ``process_*`` collector, which would describe whichever single process
-answered the scrape. The launcher exports the same names and types, with no
-extra labels, summed over the whole server: the first process and all its
-descendants (workers, multiprocessing's resource tracker). So
-``process_cpu_seconds_total``, ``process_resident_memory_bytes``,
-``process_virtual_memory_bytes`` and ``process_open_fds`` are the server's
-totals, as a dashboard of the server wants them (pages the processes share are
-counted in each, as in any per-process sum); ``process_start_time_seconds``
-and ``process_max_fds`` are the first process's. When kserve replaces a dead
-worker the CPU total drops by that worker's CPU time, which Prometheus' rate()
-treats as a counter reset. ``python_info`` is kept; the per-process
-``python_gc_*`` metrics are dropped, as they cannot be summed meaningfully.
-
-When the server fails (an exception or a non-zero exit), the launcher writes
-why, on one line, to the file named by ``KSERVE_LAUNCHER_ERROR_FILE`` if that
-is set, so the charm can show it in its status. The launcher never removes it:
-when Pebble restarts a failing server the reason stays true until the next
-failure overwrites it, and the charm removes it when it plans a new command.
+How the launcher reaches kserve's spawned workers: a spawned child first
+re-imports its parent's ``__main__`` module as ``__mp_main__``, except when that
+module is a package's ``__main__.py`` (multiprocessing leaves those alone, as
+"main only" code). So while the server runs, ``sys.modules["__main__"]`` is this
+package: each worker then runs ``kserve_launcher/__main__.py`` as
+``__mp_main__``, which installs the same registry before the worker serves a
+request. The server module itself must not define, in its own ``__main__``,
+anything the workers unpickle; upstream's servers do not (their workers would
+not find it either).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import runpy
+import socket
 import sys
 from pathlib import Path
+from typing import NoReturn
+
+from kserve_launcher.protocol import ROOT_PID_ENV
+from kserve_launcher.supervisor import Supervisor
 
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 DEFAULT_METRICS_DIR = "/tmp/kserve-metrics"
 ERROR_FILE_ENV = "KSERVE_LAUNCHER_ERROR_FILE"
+WORKERS_LOAD_MODEL_ENV = "KSERVE_LAUNCHER_WORKERS_LOAD_MODEL"
+SERVER_ENTRY = "kserve_launcher.server"
+# kserve's own: HTTP on every address, no flag changes it.
+HTTP_HOST = "0.0.0.0"
 
 USAGE = "usage: python3 -m kserve_launcher <server-module> [server arguments...]"
 
 
 def launch(argv: list[str]) -> None:
-    """Run `argv[0]` as `__main__` with `argv[1:]` as its arguments, in the first process."""
+    """Run the server `argv` names until it ends; exit as it did."""
     if not argv or argv[0].startswith("-"):
         sys.exit(USAGE)
     module, *arguments = argv
-    # Before anything imports kserve: kserve.model_server parses sys.argv at import.
-    sys.argv = [module, *arguments]
     metrics_dir = Path(os.environ.setdefault(METRICS_DIR_ENV, DEFAULT_METRICS_DIR))
     metrics_dir.mkdir(parents=True, exist_ok=True)
     for stale in metrics_dir.glob("*.db"):
         stale.unlink()
+    os.environ[ROOT_PID_ENV] = str(os.getpid())
+    server = [sys.executable, "-m", SERVER_ENTRY, module, *arguments]
+    workers_load_model = os.environ.get(WORKERS_LOAD_MODEL_ENV, "").lower() == "true"
+    flags = _worker_flags(arguments) if workers_load_model else None
+    if flags is None:
+        supervisor = Supervisor(module, [server])
+    else:
+        workers, http_port = flags
+        try:
+            http_socket = _bound_http_socket(http_port)
+        except OSError as error:
+            _fail(f"{module}: cannot bind the HTTP port {http_port}: {error}")
+        # The last --workers wins: each server process runs one worker of its own.
+        argvs = [[*server, "--workers=1"] for _ in range(workers)]
+        supervisor = Supervisor(module, argvs, http_socket.fileno())
+    status = supervisor.run()
+    if supervisor.failure:
+        _fail(supervisor.failure, status)
+    sys.exit(status)
+
+
+def _worker_flags(arguments: list[str]) -> tuple[int, int] | None:
+    """`--workers` and `--http_port` as kserve's parser reads them (None: it would refuse them)."""
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--http_port", type=int, default=8080)
+    try:
+        flags, _ = parser.parse_known_args(arguments)
+    except argparse.ArgumentError:
+        return None  # one server process: kserve's own parser says what is wrong
+    return max(flags.workers, 1), flags.http_port
+
+
+def _bound_http_socket(port: int) -> socket.socket:
+    """The HTTP socket every worker serves on: bound, inheritable, not listening yet."""
+    http_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    http_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    http_socket.bind((HTTP_HOST, port))
+    http_socket.set_inheritable(True)
+    return http_socket
+
+
+def _fail(reason: str, status: int = 1) -> NoReturn:
+    """Say why the server failed, on standard error and in the error file; exit."""
+    print(f"kserve_launcher: {reason}", file=sys.stderr, flush=True)
     error_file = os.environ.get(ERROR_FILE_ENV)
-    # Only now that the directory is in the environment may prometheus_client be imported.
-    from kserve_launcher import metrics
-
-    metrics.mark_server_root()
-    metrics.serve_all_workers_metrics()
-    # Spawned workers re-import the main module: make it this package (see the docstring).
-    sys.modules["__main__"] = sys.modules[__name__]
-    try:
-        runpy.run_module(module, run_name="__main__", alter_sys=False)
-    except SystemExit as exit_:
-        if exit_.code not in (None, 0) and error_file:
-            reason = exit_.code if isinstance(exit_.code, str) else f"exit status {exit_.code}"
-            _write_error(error_file, f"{module} exited: {reason}")
-        raise
-    except Exception as error:
-        if error_file:
-            _write_error(error_file, f"{module} failed: {type(error).__name__}: {error}")
-        raise
-
-
-def _write_error(path: str, message: str) -> None:
-    """Leave the reason for the charm; a failure to write it must not hide the real error."""
-    try:
-        Path(path).write_text(" ".join(message.split()) + "\n")
-    except OSError as error:
-        print(f"kserve_launcher: cannot write {path}: {error}", file=sys.stderr)
+    if error_file:
+        try:
+            Path(error_file).write_text(" ".join(reason.split()) + "\n")
+        except OSError as error:
+            print(f"kserve_launcher: cannot write {error_file}: {error}", file=sys.stderr)
+    sys.exit(status)

@@ -11,15 +11,18 @@ framework error becoming an InferenceError (a 500 with the framework's message).
 from __future__ import annotations
 
 import argparse
+import os
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import kserve
 from kserve import logging
 from kserve.errors import InferenceError, ModelMissingError, WorkersShouldBeLessThanMaxWorkersError
+from kserve.logging import logger
 from kserve.model import BaseKServeModel
+from kserve.model_repository import ModelRepository
 from kserve.model_server import parser as model_server_parser
 from kserve.protocol.infer_type import InferRequest, InferResponse
 from kserve.utils.utils import get_predict_response
@@ -161,16 +164,47 @@ class StoredModel(FrameworkModel[LoadedT]):
         """Load the framework object from the fetched directory, by the server's model rules."""
 
 
+class SubdirectoryRepository(ModelRepository):
+    """Upstream's multi-model repository: a model per subdirectory of `--model_dir`, by its name.
+
+    The servers that have one start with it when `--model_dir` holds no model
+    file: every subdirectory is loaded as a model at start (one that fails to
+    load fails the server), later ones through the repository API.
+    """
+
+    def __init__(self, models_dir: str, model_for: Callable[[str, str], BaseKServeModel]):
+        super().__init__(models_dir)
+        self.model_for = model_for
+        self.load_models()
+
+    async def load(self, name: str) -> bool:  # pyright: ignore[reportIncompatibleMethodOverride]
+        """Load the model of subdirectory `name` (the repository API's load)."""
+        return self.load_model(name)
+
+    def load_model(self, name: str) -> bool:
+        """Load the model of subdirectory `name` and serve it under that name."""
+        model = self.model_for(name, os.path.join(self.models_dir, name))
+        if model.load():
+            self.update(model)
+        return model.ready
+
+
 def start_logging(args: argparse.Namespace) -> None:
     """Configure kserve's logging when the flags ask for it, before the model loads."""
     if args.configure_logging:
         logging.configure_logging(args.log_config_file)
 
 
-def serve(model: BaseKServeModel, workers: int | None = None) -> None:
-    """Serve the loaded `model`; `workers` overrides `--workers`, as some upstream servers do."""
-    server = kserve.ModelServer() if workers is None else kserve.ModelServer(workers=workers)
-    server.start([model])
+def serve(
+    model: BaseKServeModel | None,
+    workers: int | None = None,
+    repository: ModelRepository | None = None,
+) -> None:
+    """Serve the loaded `model` (or none, from `repository`); `workers` overrides `--workers`."""
+    settings: dict[str, Any] = {} if workers is None else {"workers": workers}
+    if repository is not None:
+        settings["registered_models"] = repository
+    kserve.ModelServer(**settings).start([] if model is None else [model])
 
 
 def run(
@@ -178,15 +212,30 @@ def run(
     model: BaseKServeModel,
     workers: int | None = None,
     max_workers: int | None = None,
+    model_for: Callable[[str, str], BaseKServeModel] | None = None,
 ) -> None:
     """Run a server as upstream's `__main__` does: logging, load, then serve `model`.
 
     `workers` replaces `--workers` (servers that always use one process);
     `max_workers` refuses more `--workers` after loading, with kserve's
-    WorkersShouldBeLessThanMaxWorkersError, so the server exits.
+    WorkersShouldBeLessThanMaxWorkersError, so the server exits. With
+    `model_for` (name, directory -> model; picklable, as kserve pickles the
+    repository into its spawned workers), a model directory without a model
+    file starts the server on a SubdirectoryRepository instead, with no model
+    loaded when there is no subdirectory, as upstream's servers that have one.
     """
     start_logging(args)
-    model.load()
+    try:
+        model.load()
+    except ModelMissingError:
+        if model_for is None:
+            raise
+        logger.error(
+            f"failed to locate model file for model {args.model_name} under dir"
+            f" {args.model_dir}, trying loading from model repository."
+        )
+        serve(None, workers, SubdirectoryRepository(args.model_dir, model_for))
+        return
     if max_workers is not None and args.workers > max_workers:
         raise WorkersShouldBeLessThanMaxWorkersError(max_workers=max_workers)
     serve(model, workers)

@@ -76,6 +76,9 @@ class Runtime:
     # Juju defaults of options that differ from the charms' usual ones (option name -> value).
     option_defaults: dict[str, Any] = field(default_factory=dict[str, Any])
     hardware: tuple[Hardware, ...] = ()
+    # Each worker process loads the model from --model_dir (the launcher's mode for servers
+    # whose loaded model cannot be pickled into kserve's spawned workers).
+    workers_load_model: bool = False
     # Observability files (model_server_charm/observability/…) naming the server's metrics.
     alert_rules: tuple[str, ...] = DEFAULT_ALERT_RULES
     dashboards: tuple[str, ...] = DEFAULT_DASHBOARDS
@@ -119,6 +122,7 @@ def _runtime_from_entry(name: str, entry: dict[str, Any]) -> Runtime:
         options=tuple(entry.get("options", ())),
         option_defaults=dict(entry.get("option-defaults", {})),
         hardware=tuple(entry["hardware"]),
+        workers_load_model=bool(entry.get("workers-load-model", False)),
         alert_rules=tuple(entry.get("alert-rules", DEFAULT_ALERT_RULES)),
         dashboards=tuple(entry.get("dashboards", DEFAULT_DASHBOARDS)),
         examples=tuple(_example(example) for example in entry.get("examples", ())),

@@ -26,7 +26,7 @@ STATUS_URL_BYTES = 200
 def workload_status(
     server: Workload, family: ServerFamily, config: CharmConfig, *, ready: bool, alone: bool
 ) -> ops.StatusBase:
-    """What the server in this pod does: waits for Pebble, loads, failed, or serves."""
+    """What the server in this pod does: waits, loads, failed, runs without its model, serves."""
     if not server.can_connect():
         return ops.WaitingStatus("waiting for the server container (Pebble not ready)")
     service = server.service()
@@ -41,6 +41,8 @@ def workload_status(
         current = service.current
         state = current.value if isinstance(current, ops.pebble.ServiceStatus) else current
         return ops.WaitingStatus(f"server is {state}; see juju debug-log")
+    if missing := family.missing_model(config):
+        return ops.BlockedStatus(missing)
     loading = family.loading_message(config)
     if alone:
         loading += f"; {rolling.SINGLE_UNIT_NOTE}"

@@ -8,4 +8,4 @@ parser = server_parser()
 args = parse_server_flags(parser)
 
 if __name__ == "__main__":
-    run(args, AutoGluonModel(args.model_name, args.model_dir))
+    run(args, AutoGluonModel(args.model_name, args.model_dir), model_for=AutoGluonModel)

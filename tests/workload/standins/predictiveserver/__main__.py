@@ -4,6 +4,8 @@ KServe's ClusterServingRuntime passes `--framework={{.Annotations.modelFormat}}`
 LightGBM is always served from one process, whatever `--workers` says.
 """
 
+from functools import partial
+
 from standin_server import add_nthread_flag, parse_server_flags, run, server_parser
 
 from predictiveserver.model import DEFAULT_FRAMEWORK, FRAMEWORKS, LIGHTGBM, framework_model
@@ -20,4 +22,9 @@ args = parse_server_flags(parser)
 
 if __name__ == "__main__":
     model = framework_model(args.framework, args.model_name, args.model_dir, args.nthread)
-    run(args, model, workers=1 if args.framework == LIGHTGBM else args.workers)
+    run(
+        args,
+        model,
+        workers=1 if args.framework == LIGHTGBM else args.workers,
+        model_for=partial(framework_model, args.framework, nthread=args.nthread),
+    )

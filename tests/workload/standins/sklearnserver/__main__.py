@@ -13,4 +13,4 @@ parser = server_parser()
 args = parse_server_flags(parser)
 
 if __name__ == "__main__":
-    run(args, SKLearnModel(args.model_name, args.model_dir))
+    run(args, SKLearnModel(args.model_name, args.model_dir), model_for=SKLearnModel)

@@ -152,6 +152,14 @@ class ServerFamily(ABC):
         client = self.local_client(config, READINESS_TIMEOUT)
         return client.answers(self.ready_path(config))
 
+    def missing_model(self, config: CharmConfig) -> str:
+        """Why the server in this pod runs without the configured model (empty: it may load).
+
+        Asked while the model is not ready; a family whose server can run with
+        no model says how the operator tells, and what to fix.
+        """
+        return ""
+
     @abstractmethod
     def endpoint_paths(self, config: CharmConfig) -> dict[str, str]:
         """The exact request paths of the configured model(s), by protocol (`show-endpoint`)."""

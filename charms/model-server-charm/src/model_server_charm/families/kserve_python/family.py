@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from model_server_charm.config import CharmConfig
 from model_server_charm.credentials import credential_environment
-from model_server_charm.families.base import ServerFamily, Smoke, SmokeKind
+from model_server_charm.families.base import READINESS_TIMEOUT, ServerFamily, Smoke, SmokeKind
 from model_server_charm.families.kserve_python.options import KServeModelOptions
 from model_server_charm.runtimes import Example, Protocol
-from model_server_charm.server_client import ModelServerClient, ServerAnswer
+from model_server_charm.server_client import (
+    ModelServerClient,
+    ServerAnswer,
+    ServerUnreachableError,
+)
 from model_server_charm.serverless import KSERVE_HTTP_PORT, STORAGE_MOUNT, Predictor
 
 # The rock's launcher runs the server module and makes /metrics sum every worker process.
@@ -34,6 +39,8 @@ METRICS_DIR = "/tmp/kserve-metrics"
 # Where the launcher writes why the server exited, so the charm can say it in its status.
 SERVER_ERROR_FILE = "/tmp/kserve-server-error.txt"
 SERVER_ERROR_FILE_ENV = "KSERVE_LAUNCHER_ERROR_FILE"
+# The launcher's mode in which each worker loads the model itself (runtimes.yaml).
+WORKERS_LOAD_MODEL_ENV = "KSERVE_LAUNCHER_WORKERS_LOAD_MODEL"
 # The OpenAI-compatible routes of generative models (kserve's default prefix, /openai).
 OPENAI_COMPLETIONS_PATH = "/openai/v1/completions"
 OPENAI_CHAT_PATH = "/openai/v1/chat/completions"
@@ -74,7 +81,7 @@ class KServePython(ServerFamily):
             *([f"--model_dir={model.model_uri}"] if model.model_uri else []),
             f"--http_port={config.server.http_port}",
             f"--grpc_port={config.server.grpc_port}",
-            f"--workers={model.workers}",
+            f"--workers={model.worker_count(config)}",
             *config.server_arguments(),
         ]
         if not model.log_requests:
@@ -93,6 +100,8 @@ class KServePython(ServerFamily):
             "PROMETHEUS_MULTIPROC_DIR": METRICS_DIR,
             SERVER_ERROR_FILE_ENV: SERVER_ERROR_FILE,
         }
+        if self.runtime.workers_load_model:
+            environment[WORKERS_LOAD_MODEL_ENV] = "true"
         if not config.group(KServeModelOptions).log_requests:
             # FastAPI warns on every response that kserve's ORJSONResponse is
             # deprecated (a UserWarning, re-armed per request): with quiet logs it
@@ -160,6 +169,29 @@ class KServePython(ServerFamily):
         if remote:
             environment["STORAGE_URI"] = model_uri
         return Predictor(command=self.command(predictor), environment=environment)
+
+    def missing_model(self, config: CharmConfig) -> str:
+        """The server answers, but not for the model: its model directory held no model file.
+
+        Upstream's sklearn, xgb, lgb and predictive servers then start with
+        an empty model repository (for models loaded later, by
+        KServe's TrainedModels) and stay alive, answering the model's
+        readiness 404, where a server still loading does not answer at all.
+        """
+        client = self.local_client(config, READINESS_TIMEOUT)
+        try:
+            answer = client.get(self.ready_path(config))
+        except ServerUnreachableError:
+            return ""
+        if answer.status != HTTPStatus.NOT_FOUND or not client.answers(self.live_path(config)):
+            return ""
+        model = config.group(KServeModelOptions)
+        formats = ", ".join(self.runtime.model_formats)
+        return (
+            f"{model.model_uri or 'the model directory'} holds no model file the server loads"
+            f" ({formats}): it runs without model {model.model_name}; check model-uri and the"
+            " files there"
+        )
 
     def endpoint_paths(self, config: CharmConfig) -> dict[str, str]:
         """Each protocol's path for the model: v1, v2, and the OpenAI routes where served."""

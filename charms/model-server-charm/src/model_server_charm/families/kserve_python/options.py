@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from model_server_charm import validation
 from model_server_charm.bounded import quote
 from model_server_charm.config import CharmConfig, OptionGroup
+from model_server_charm.families.kserve_python import workers as worker_rule
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,8 @@ class KServeModelOptions(OptionGroup):
 
     model_name: str = "model"
     model_uri: str = ""
-    workers: int = 2
+    # 0: one worker per CPU of the pod (families/kserve_python/workers.py).
+    workers: int = 0
     log_requests: bool = False
 
     def problems(self, config: CharmConfig) -> list[str]:
@@ -38,9 +40,17 @@ class KServeModelOptions(OptionGroup):
             shown = validation.without_credentials(self.model_uri)
             problems.append(f"model-uri={quote(shown)}: {problem}")
         cap = config.max_workers()
-        if not 1 <= self.workers <= cap:
+        if not 0 <= self.workers <= cap:
             problems.append(
                 f"workers={self.workers}: {config.runtime.display_name} runs 1 to {cap} worker"
-                " processes as configured"
+                " processes as configured (0: one per CPU of the pod)"
             )
         return problems
+
+    def worker_count(self, config: CharmConfig) -> int:
+        """The worker processes the server runs: `workers`, or by the pod's CPUs when it is 0."""
+        if self.workers:
+            return self.workers
+        return worker_rule.default_workers(
+            config.server.cpu, config.max_workers(), worker_rule.node_cpus()
+        )

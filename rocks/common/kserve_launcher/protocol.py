@@ -1,0 +1,53 @@
+"""What the launcher's first process and the server processes it starts tell each other.
+
+The first process passes, in the environment of each server process it starts:
+
+* ``KSERVE_LAUNCHER_ROOT_PID``: its own pid, the root of the tree /metrics sums;
+* ``KSERVE_LAUNCHER_STATUS_FD``: the write end of a pipe on which the server
+  process reports, one line each, that it serves (``serving``) or why it
+  failed (``failed <reason>``);
+* ``KSERVE_LAUNCHER_HTTP_FD`` (only when each worker loads its own model): a
+  socket bound to the HTTP port, not yet listening, that the server process
+  serves on instead of binding the port itself.
+
+Only the standard library here: the first process never imports kserve.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+ROOT_PID_ENV = "KSERVE_LAUNCHER_ROOT_PID"
+STATUS_FD_ENV = "KSERVE_LAUNCHER_STATUS_FD"
+HTTP_FD_ENV = "KSERVE_LAUNCHER_HTTP_FD"
+
+SERVING = "serving"
+FAILED = "failed"
+# A reason longer than this is cut: it ends in the charm's status, itself bounded.
+MAX_REASON_CHARACTERS = 2000
+
+
+class StatusPipe:
+    """A server process's side of the status pipe (nothing is sent when run alone)."""
+
+    def __init__(self, descriptor: int | None) -> None:
+        self.descriptor = descriptor
+
+    @classmethod
+    def claim(cls) -> StatusPipe:
+        """Take the pipe from the environment, so that no process this one starts writes to it."""
+        descriptor = os.environ.pop(STATUS_FD_ENV, None)
+        return cls(int(descriptor) if descriptor and descriptor.isdigit() else None)
+
+    def report(self, line: str) -> None:
+        """Tell the first process something, on one line."""
+        if self.descriptor is None:
+            return
+        message = " ".join(line.split())[:MAX_REASON_CHARACTERS] + "\n"
+        with contextlib.suppress(OSError):  # the first process is gone: nobody to tell
+            os.write(self.descriptor, message.encode(errors="replace"))
+
+    def report_failure(self, reason: str) -> None:
+        """Tell the first process why this server process fails."""
+        self.report(f"{FAILED} {reason}")

@@ -1,0 +1,119 @@
+"""The launcher's parts that need no server: the last error line and a worker's start-up grace."""
+
+from __future__ import annotations
+
+import pytest
+
+from kserve_launcher.last_error import MAX_ERROR_CHARACTERS, LastError
+from kserve_launcher.worker_start import StartWatch
+
+TRACEBACK = b"""Traceback (most recent call last):
+  File "/srv/huggingfaceserver/__main__.py", line 12, in <module>
+    main()
+    ^^^^^^
+RuntimeError: Failed to infer device type
+"""
+CHAINED = b"""Traceback (most recent call last):
+  File "a.py", line 1, in <module>
+KeyError: 'model'
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "a.py", line 3, in <module>
+ValueError: no model named model
+"""
+LOCATE = "failed to locate model file for model model under dir /mnt/models"
+UNFINISHED = b'Traceback (most recent call last):\n  File "x"\nOSError: no newline'
+KSERVE_ERROR = (
+    b"2026-12-07 05:00:01.123 42 kserve ERROR [__main__.py:<module>():39] failed to locate"
+    b" model file for model model under dir /mnt/models\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("output", "line"),
+    [
+        (TRACEBACK, "RuntimeError: Failed to infer device type"),
+        (CHAINED, "ValueError: no model named model"),
+        (KSERVE_ERROR, LOCATE),
+        (b"2026-12-07 05:00:01.123 42 uvicorn.error ERROR:     Bind failed\n", "Bind failed"),
+        (b"usage: x\nlgbserver: error: argument --nthread: invalid int value: 'a'\n",
+         "lgbserver: error: argument --nthread: invalid int value: 'a'"),
+        (KSERVE_ERROR + TRACEBACK, "RuntimeError: Failed to infer device type"),
+        (TRACEBACK + KSERVE_ERROR, LOCATE),
+        (b"INFO all is well\nWARNING: almost\n", ""),
+        (UNFINISHED, "OSError: no newline"),
+    ],
+)  # fmt: skip
+def test_the_last_error_line_is_kept(output: bytes, line: str):
+    errors = LastError()
+
+    for start in range(0, len(output), 7):  # as the pipe gives it: any pieces
+        errors.feed(output[start : start + 7])
+    errors.finish()
+
+    assert errors.line == line
+
+
+@pytest.mark.parametrize("length", [MAX_ERROR_CHARACTERS, MAX_ERROR_CHARACTERS + 1])
+def test_a_long_error_line_is_cut(length: int):
+    errors = LastError()
+
+    errors.feed(b"x ERROR " + b"m" * length + b"\n")
+
+    assert errors.line == "m" * MAX_ERROR_CHARACTERS
+
+
+class Process:
+    """A worker process as kserve's RESTServerProcess holds it."""
+
+    def __init__(self, alive: bool = True):
+        self.alive = alive
+        self.pid = 7
+
+    def is_alive(self) -> bool:
+        return self.alive
+
+
+class Connection:
+    """The parent's end of kserve's ping pipe."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.answers = 0
+
+    def send(self, message: bytes) -> None:
+        self.sent.append(message)
+
+    def poll(self, timeout: float) -> bool:
+        assert timeout == 0  # the grace never blocks kserve's event loop
+        return self.answers > 0
+
+    def recv(self) -> bytes:
+        self.answers -= 1
+        return b"pong"
+
+
+@pytest.mark.parametrize(
+    ("grace_s", "alive", "answers", "counts_alive"),
+    [
+        (300.0, True, 0, True),  # still starting, within the grace
+        (0.0, True, 0, False),  # the grace ran out: kserve replaces it
+        (300.0, False, 0, False),  # the process is gone
+        (300.0, True, 1, True),  # it answered
+    ],
+)
+def test_a_starting_worker_is_alive_while_its_process_runs_within_the_grace(
+    grace_s: float, alive: bool, answers: int, counts_alive: bool
+):
+    connection = Connection()
+    connection.answers = answers
+    watch = StartWatch()
+
+    first = watch.alive(Process(alive), connection, grace_s)
+    second = watch.alive(Process(alive), connection, grace_s)
+
+    assert (first and second) == counts_alive
+    assert connection.sent == ([b"ping"] if alive else [])  # one ping, however long it takes
+    assert watch.answered == (answers > 0 and alive)
