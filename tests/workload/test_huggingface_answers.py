@@ -17,6 +17,7 @@ unless upstream's server answered; recording from the stand-in is refused.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -31,7 +32,6 @@ import pytest
 
 from bench.servers import KSERVE_PYTHON_DIR_ENV, Command, Endpoint, free_port, running
 from tests.workload.kserve_runtime import MACHINE_ENVIRONMENT
-from tests.workload.models import huggingface
 
 pytestmark = [pytest.mark.huggingface, pytest.mark.slow]
 
@@ -41,11 +41,14 @@ READY_TIMEOUT_S = 300.0
 REQUEST_TIMEOUT_S = 60
 # KServe's runtime sets it (kserve-huggingfaceserver.yaml).
 RUNTIME_ENVIRONMENT = {"LMCACHE_USE_EXPERIMENTAL": "True"}
-# The server, the model it is built with, and the args after --model_name and --model_dir.
-SERVERS: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
-    "classifier": (huggingface.build_sequence_classifier, ()),
-    "generative-huggingface": (huggingface.build_causal_lm, ("--backend=huggingface",)),
-    "generative-auto": (huggingface.build_causal_lm, ()),
+# The model builders' module, imported when a server is built: it imports torch, which only
+# `tox -e workload-huggingface` installs, and the other environments collect this module too.
+MODEL_BUILDERS = "tests.workload.models.huggingface"
+# The server, the builder of its model, and the args after --model_name and --model_dir.
+SERVERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "classifier": ("build_sequence_classifier", ()),
+    "generative-huggingface": ("build_causal_lm", ("--backend=huggingface",)),
+    "generative-auto": ("build_causal_lm", ()),
 }
 TEXTS = ["Hello, my dog is cute", "I am feeling sad"]
 PROMPT = "Hello, my dog is"
@@ -140,7 +143,8 @@ def answers(
 ) -> Generator[tuple[str, dict[str, Any]]]:
     """Every request's answer from one server, by request name."""
     server: str = request.param
-    build, args = SERVERS[server]
+    builder_name, args = SERVERS[server]
+    build: Callable[[Path], None] = getattr(importlib.import_module(MODEL_BUILDERS), builder_name)
     model_dir = tmp_path_factory.mktemp(f"{server}-model")
     build(model_dir)
     endpoint = Endpoint(server, model_dir, free_port(), free_port())

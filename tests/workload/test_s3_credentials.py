@@ -19,9 +19,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from ops import testing
 
 from bench.servers import ServerStartError, free_port
@@ -57,6 +55,11 @@ def case() -> CharmCase:
 
 @pytest.fixture(scope="module")
 def s3(case: CharmCase, tmp_path_factory: pytest.TempPathFactory) -> Generator[LoopbackS3]:
+    # Imported here: only `tox -e workload` installs moto, and the heavy environments
+    # collect this module too (deselected by marker, but imported).
+    import boto3
+    from moto.server import ThreadedMotoServer
+
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
