@@ -14,6 +14,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from model_server_charm.config import JUJU_POD_PORTS
 from model_server_charm.families.kserve_python.family import (
     METRICS_DIR,
     QUIET_LOG_CONFIG,
@@ -54,10 +55,17 @@ KSERVE_SERVER_MODULES = sorted(
 
 
 def free_port() -> int:
-    """Ask the kernel for a loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """Ask the kernel for a loopback port nobody listens on, and the charm accepts.
+
+    The kernel's ephemeral range holds the ports of Juju's pod, which the charm refuses
+    as `http-port`/`grpc-port` (config.JUJU_POD_PORTS): those are asked for again.
+    """
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        if port not in JUJU_POD_PORTS:
+            return port
 
 
 class ServerStartError(RuntimeError):

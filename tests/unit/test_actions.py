@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 from typing import Any
 
 import pytest
 from ops import testing
 
+from bench.servers import free_port
 from model_server_charm.actions import MAX_PAYLOAD_BYTES
 from tests.charms import KSERVE_CHARMS, ThinCharm
 from tests.unit.conftest import MODEL_URI, running_container
@@ -93,9 +93,7 @@ def test_predict_rejects_bad_payloads_before_sending(
 
 
 def test_predict_fails_when_the_server_is_down(ctx: testing.Context[Any], charm: ThinCharm):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     with pytest.raises(testing.ActionFailed, match="the model server did not answer"):
         ctx.run(
             ctx.on.action("predict", params={"payload": '{"instances": [[1]]}'}),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import servers
 from bench.arguments import parse_args
 from bench.commands import KServeComparison
 from bench.comparison import CHARM_LABEL, UPSTREAM_LABEL, ComparisonError
@@ -219,3 +220,24 @@ def test_a_framework_missing_here_names_its_tox_environment(tmp_path: Path):
         " run: tox -e bench-paddle -- --runtime paddle"
     )
     assert not (tmp_path / "model").exists()
+
+
+def test_free_port_asks_again_for_a_port_of_jujus_pod(monkeypatch: pytest.MonkeyPatch):
+    offered = iter([38813, 38812, 41234])
+
+    class Probe:
+        def __enter__(self) -> Probe:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+        def bind(self, _: object) -> None:
+            return None
+
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", next(offered))
+
+    monkeypatch.setattr(servers.socket, "socket", Probe)
+
+    assert servers.free_port() == 41234
