@@ -250,6 +250,16 @@ def test_nthread_is_at_least_1(nthread: int, problems: list[str]):
     assert found == problems
 
 
+@pytest.mark.parametrize("name", ["xgboost-server", "lightgbm-server", "predictive-server"])
+def test_nthread_also_bounds_openmps_threads(name: str):
+    runtime = BY_NAME[name].charm_type.runtime
+    config = charm_config(runtime, model_uri=MODEL_URI, nthread=3)
+
+    environment = family_for(runtime).environment(config, {})
+
+    assert environment["OMP_NUM_THREADS"] == "3"
+
+
 VART_PROBLEM = (
     "an absolute path in the server's container (a directory of DPU overlays, or one .xclbin)"
 )

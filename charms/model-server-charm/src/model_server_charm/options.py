@@ -38,6 +38,16 @@ class ThreadOptions(OptionGroup):
         """Flags these options add to the server's command line."""
         return [f"--nthread={self.nthread}"]
 
+    def server_environment(self) -> dict[str, str]:
+        """Variables these options add: OpenMP's thread count, the same as `--nthread`.
+
+        lgbserver passes `--nthread` only to the booster it loads, which LightGBM ignores
+        for a model file ("Ignoring params argument"), and predicts with OpenMP's default, a
+        thread per CPU, in every worker; the variable also holds the BLAS libraries numpy
+        and scikit-learn use to it.
+        """
+        return {"OMP_NUM_THREADS": str(self.nthread)}
+
 
 @dataclass(frozen=True)
 class PredictProbaOptions(OptionGroup):
