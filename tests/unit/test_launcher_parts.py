@@ -1,9 +1,15 @@
-"""The launcher's parts that need no server: the last error line and a worker's start-up grace."""
+"""The launcher's parts that need no server.
+
+The last error line, a worker's start-up grace, the sockets of workers that load their own model.
+"""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
+from kserve_launcher import bound_http_socket, shared_port
 from kserve_launcher.last_error import MAX_ERROR_CHARACTERS, LastError
 from kserve_launcher.worker_start import StartWatch
 
@@ -117,3 +123,16 @@ def test_a_starting_worker_is_alive_while_its_process_runs_within_the_grace(
     assert (first and second) == counts_alive
     assert connection.sent == ([b"ping"] if alive else [])  # one ping, however long it takes
     assert watch.answered == (answers > 0 and alive)
+
+
+def test_each_worker_binds_a_tcp_socket_of_its_own_to_the_held_port():
+    held = bound_http_socket(0)  # the kernel picks the port; nothing listens on either
+    try:
+        own = shared_port.own_socket(held.family, held.getsockname())
+        with own:
+            assert own.getsockname() == held.getsockname()
+            assert own.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+            # asyncio sets TCP_NODELAY on a connection only when its socket says IPPROTO_TCP.
+            assert own.proto == socket.IPPROTO_TCP
+    finally:
+        held.close()

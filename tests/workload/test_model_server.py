@@ -12,6 +12,7 @@ never show an explain latency.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import re
 import time
@@ -28,7 +29,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from model_server_charm import actions, layer
 from model_server_charm.config import CharmConfig
-from model_server_charm.families.kserve_python.family import METRICS_DIR
+from model_server_charm.families.kserve_python.family import METRICS_DIR, infer_path
 from model_server_charm.server_client import ModelServerClient
 from tests.workload.charm_cases import UNTIMED_OPENAI, CharmCase, Example
 from tests.workload.harness import RunningCharmServer, running_server
@@ -40,6 +41,8 @@ REQUESTS = 40
 CONCURRENT = 8
 # gRPC clients, each on its own connection: the kernel spreads connections across workers.
 GRPC_CONNECTIONS = 12
+# Keep-alive connections a client opens at once (wrk's 16, a proxy's pool).
+BURST_CONNECTIONS = 16
 # How long every worker has to answer a first request after the server is ready.
 ALL_WORKERS_TIMEOUT_S = 120.0
 OWN_CONNECTION = ("grpc.use_local_subchannel_pool", 1)
@@ -234,6 +237,57 @@ def test_every_worker_process_answers_and_is_counted(
     assert len(served) == case.workers, served
     assert sum(served.values()) == len(answers)
     assert _predict_count(server) - sum(before.values()) == len(answers)
+
+
+def test_connections_opened_at_once_reach_every_worker_that_loads_its_own_model(
+    case: CharmCase, server: RunningCharmServer, model_dir: Path
+):
+    """A burst of keep-alive connections is spread over the workers by the kernel.
+
+    Each worker listens on a socket of its own (SO_REUSEPORT), so they are not all accepted
+    by the first worker to wake.
+    """
+    if not case.runtime.workers_load_model:
+        pytest.skip(f"{case.name}: kserve's own workers share one listening socket")
+    example = case.timed_examples[0]
+    deadline = time.monotonic() + ALL_WORKERS_TIMEOUT_S
+    started = _predictions_by_process(server)
+    while len(_served_since({}, started)) < case.workers and time.monotonic() < deadline:
+        _concurrent_answers(case, server, model_dir, example)  # until every worker serves
+        started = _predictions_by_process(server)
+
+    answers = _answers_on_connections_opened_at_once(server, example)
+
+    served = _served_since(started, _predictions_by_process(server))
+    assert answers == [example.expected] * BURST_CONNECTIONS
+    assert len(served) == case.workers, served
+
+
+def _answers_on_connections_opened_at_once(
+    server: RunningCharmServer, example: Example
+) -> list[Any]:
+    """Open BURST_CONNECTIONS connections, then send one request on each: what each answered."""
+    connections = [
+        http.client.HTTPConnection("127.0.0.1", server.port, timeout=ACTION_TIMEOUT_S)
+        for _ in range(BURST_CONNECTIONS)
+    ]
+    try:
+        for connection in connections:
+            connection.connect()
+        for connection in connections:
+            connection.request(
+                "POST",
+                infer_path("model", example.protocol),
+                body=json.dumps(example.body),
+                headers={"Content-Type": "application/json"},
+            )
+        return [
+            example.answer(json.loads(connection.getresponse().read()))
+            for connection in connections
+        ]
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 def _concurrent_answers(

@@ -32,8 +32,9 @@ starts, watches and ends the server processes. What the launcher adds:
   one worker, pmmlserver refuses more than one, Paddle's predictor cannot be
   pickled), the launcher starts ``--workers`` whole single-process servers
   (``--workers=1`` each), each loading the model itself from ``--model_dir``
-  (nothing pickled), all serving HTTP on one socket the first process binds
-  (``kserve_launcher.shared_port``) and gRPC on one SO_REUSEPORT port.
+  (nothing pickled), each serving HTTP on a socket of its own bound with
+  SO_REUSEPORT to the port the first process holds (``kserve_launcher.shared_port``),
+  and gRPC on one SO_REUSEPORT port.
 * **Why the server failed.** When it fails, the launcher writes why, on one
   line, to the file named by ``KSERVE_LAUNCHER_ERROR_FILE`` if that is set,
   so the charm can show it in its status: the server's own exception
@@ -100,7 +101,7 @@ def launch(argv: list[str]) -> None:
     else:
         workers, http_port = flags
         try:
-            http_socket = _bound_http_socket(http_port)
+            http_socket = bound_http_socket(http_port)
         except OSError as error:
             _fail(f"{module}: cannot bind the HTTP port {http_port}: {error}")
         # The last --workers wins: each server process runs one worker of its own.
@@ -124,10 +125,14 @@ def _worker_flags(arguments: list[str]) -> tuple[int, int] | None:
     return max(flags.workers, 1), flags.http_port
 
 
-def _bound_http_socket(port: int) -> socket.socket:
-    """The HTTP socket every worker serves on: bound, inheritable, not listening yet."""
+def bound_http_socket(port: int) -> socket.socket:
+    """The HTTP port, held for the workers: bound with SO_REUSEPORT, inheritable, not listening.
+
+    Each worker binds a socket of its own to the same address (`shared_port.serve_on`).
+    """
     http_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     http_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    http_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     http_socket.bind((HTTP_HOST, port))
     http_socket.set_inheritable(True)
     return http_socket
