@@ -70,6 +70,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from kserve_launcher.protocol import ROOT_PID_ENV
+from kserve_launcher.shared_port import own_socket
 from kserve_launcher.supervisor import Supervisor
 
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -128,12 +129,9 @@ def _worker_flags(arguments: list[str]) -> tuple[int, int] | None:
 def bound_http_socket(port: int) -> socket.socket:
     """The HTTP port, held for the workers: bound with SO_REUSEPORT, inheritable, not listening.
 
-    Each worker binds a socket of its own to the same address (`shared_port.serve_on`).
+    Each worker binds a socket of its own the same way (`shared_port.serve_on`).
     """
-    http_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    http_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    http_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    http_socket.bind((HTTP_HOST, port))
+    http_socket = own_socket(socket.AF_INET, (HTTP_HOST, port))
     http_socket.set_inheritable(True)
     return http_socket
 

@@ -57,7 +57,7 @@ def serve_on(http_socket: socket.socket, serving: Callable[[], None]) -> None:
 
 
 def own_socket(family: int, address: Any) -> socket.socket:
-    """A socket of this worker's own on the held port, not listening yet (uvicorn listens).
+    """A TCP socket bound with SO_REUSEPORT to `address`, not listening yet (uvicorn listens).
 
     Its protocol is named: asyncio sets TCP_NODELAY only on connections whose socket says
     IPPROTO_TCP, and without it every keep-alive answer waits ~40 ms for a delayed ACK.
