@@ -188,13 +188,18 @@ def test_explain_latency_never_has_a_sample(
     assert not re.search(r"^request_explain_seconds", _metrics(server), re.M)
 
 
-def test_request_logging_plan_also_serves(case: CharmCase, model_dir: Path, tmp_path: Path):
+def test_request_logging_plan_serves_and_times_each_request(
+    case: CharmCase, model_dir: Path, tmp_path: Path
+):
+    """With log-requests, kserve's timing middleware stays and writes its kserve.trace lines."""
+    example = case.examples[0]
     options = {**case.options, "log-requests": True, "workers": 1}
     with running_server(case.charm, options, model_dir, tmp_path, case.ready_timeout_s) as logged:
         assert "--enable_latency_logging" not in logged.plan.service.command
-        assert logged.client.model_ready()
+        results = _predict(case, logged, model_dir, example)
+    assert example.answer(json.loads(results["response"])) == example.expected
     log = (tmp_path / "server.log").read_text()
-    assert "uvicorn" in log or "kserve" in log
+    assert re.search(r" kserve\.trace INFO .*'time:wall'\]", log), log[-2000:]
 
 
 def _predictions_by_process(server: RunningCharmServer) -> dict[int, float]:

@@ -5,6 +5,8 @@ with ``sys.argv`` set to ``[<module>, *arguments]`` before anything imports
 kserve (``kserve.model_server`` parses ``sys.argv`` at import), after:
 
 * installing the all-workers /metrics registry (``kserve_launcher.metrics``);
+* leaving kserve's per-request timing out when its log lines would be dropped
+  (``kserve_launcher.request_timing``);
 * when kserve runs its own workers: the start-up grace of their liveness
   ping (``kserve_launcher.worker_start``);
 * when it was given the HTTP socket (each worker loads its own model): serving
@@ -31,9 +33,10 @@ def run_server(argv: list[str]) -> None:
     sys.argv = [module, *arguments]
     status = StatusPipe.claim()
     # Only now may prometheus_client be imported (PROMETHEUS_MULTIPROC_DIR is set).
-    from kserve_launcher import metrics, shared_port, worker_start
+    from kserve_launcher import metrics, request_timing, shared_port, worker_start
 
     metrics.serve_all_workers_metrics()
+    request_timing.time_requests_only_when_heard()
     http_socket = shared_port.claim_http_socket()
     if http_socket is None:
         worker_start.watch_worker_starts(worker_start.start_grace())
