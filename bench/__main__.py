@@ -10,6 +10,7 @@ from pathlib import Path
 from bench.arguments import BenchOptions, parse_args
 from bench.charm_cost import charm_cost
 from bench.comparison import Comparison, ComparisonError, ComparisonSkippedError, commands_to_run
+from bench.connections import connections_per_process
 from bench.cpu import CpuSnapshot
 from bench.load import LoadError, Wrk
 from bench.metrics import resident_memory, scrape
@@ -38,7 +39,12 @@ def measure(
         url = f"{endpoint.base_url}{server.client.infer_path(comparison.protocol)}"
         warmup = wrk.run(url, wrk.load.warmup_s)
         before = CpuSnapshot.take(server.pid)
-        result = wrk.run(url, wrk.load.duration_s)
+        split: list[tuple[int, ...]] = []
+
+        def read_split() -> None:
+            split.append(connections_per_process(server.pid, endpoint.http_port))
+
+        result = wrk.run(url, wrk.load.duration_s, halfway=read_split)
         cpu = before.until(CpuSnapshot.take(server.pid), result.duration_s)
         memory = tree_memory(server.pid)
         samples = scrape(endpoint.base_url)
@@ -53,6 +59,7 @@ def measure(
         memory=memory,
         metrics_memory=resident_memory(samples) if command.tree_memory_metric else None,
         origin=origin,
+        connections=split[0] if split else (),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,8 +86,13 @@ class Wrk:
         body_file.write_text(body)
         return cls(executable, script, body_file, load)
 
-    def run(self, url: str, duration_s: int) -> LoadResult:
-        """Load `url` for `duration_s` seconds and return what wrk measured."""
+    def run(
+        self, url: str, duration_s: int, halfway: Callable[[], None] | None = None
+    ) -> LoadResult:
+        """Load `url` for `duration_s` seconds and return what wrk measured.
+
+        `halfway`, when given, is called once while wrk is loading, half the duration in.
+        """
         argv = [
             self.executable,
             f"--threads={self.load.threads}",
@@ -97,15 +103,24 @@ class Wrk:
             f"--script={self.script}",
             url,
         ]
-        completed = subprocess.run(
+        wrk = subprocess.Popen(
             argv,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=duration_s + WRK_GRACE_S,
-            check=False,
             env={**os.environ, BODY_FILE_VARIABLE: str(self.body_file)},
         )
-        for line in completed.stdout.splitlines():
+        if halfway is not None:
+            try:
+                wrk.wait(timeout=duration_s / 2)
+            except subprocess.TimeoutExpired:
+                halfway()
+        try:
+            stdout, stderr = wrk.communicate(timeout=duration_s + WRK_GRACE_S)
+        except subprocess.TimeoutExpired:
+            wrk.kill()
+            stdout, stderr = wrk.communicate()
+        for line in stdout.splitlines():
             if line.startswith(RESULT_MARKER):
                 requests, duration_us, p50_us, p99_us, errors, bad = map(int, line.split()[1:])
                 return LoadResult(
@@ -116,7 +131,4 @@ class Wrk:
                     socket_errors=errors,
                     bad_status=bad,
                 )
-        raise LoadError(
-            f"wrk exited with {completed.returncode} and no result:\n"
-            f"{completed.stdout}{completed.stderr}"
-        )
+        raise LoadError(f"wrk exited with {wrk.returncode} and no result:\n{stdout}{stderr}")

@@ -7,6 +7,7 @@ import statistics
 from dataclasses import dataclass
 
 from bench.comparison import CHARM_LABEL, UPSTREAM_LABEL, WORKER_LABEL_PREFIX
+from bench.connections import describe_split
 from bench.cpu import IDLE_OTHERS_CORES, CpuUse
 from bench.load import LoadResult
 from bench.processes import TreeMemory
@@ -33,6 +34,8 @@ class Measurement:
     metrics_memory: int | None
     # Which server ran, as read from the running process.
     origin: str
+    # The HTTP connections each server process held halfway through the load, most first.
+    connections: tuple[int, ...] = ()
 
     @property
     def metrics_intact(self) -> bool:
@@ -114,18 +117,22 @@ def added_per_worker(measurements: list[Measurement]) -> str | None:
 def report_speed(measurements: list[Measurement]) -> None:
     """The load table: rate, latency, errors, CPU, and the /metrics count check."""
     print(
-        f"\n{'command':<26}{'workers':>8}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
-        f"{'server':>8}{'others':>8}   /metrics count (completed)"
+        f"\n{'command':<26}{'workers':>8}{'conns':>7}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'errors':>7}{'server':>8}{'others':>8}   /metrics count (completed)"
     )
     for m in measurements:
         r = m.result
         verdict = "ok" if m.metrics_intact else "MISMATCH"
         print(
-            f"{m.command.label:<26}{m.command.workers:>8}{r.rate:>8.0f}{r.p50_ms:>8.2f}"
+            f"{m.command.label:<26}{m.command.workers:>8}{describe_split(m.connections):>7}"
+            f"{r.rate:>8.0f}{r.p50_ms:>8.2f}"
             f"{r.p99_ms:>8.2f}{r.socket_errors + r.bad_status:>7}{m.cpu.server_cores:>8.2f}"
             f"{m.cpu.others:>8.2f}   {m.counted} ({m.sent}) {verdict}"
         )
-    print("(server, others: CPU cores used on average by the server and by other processes)")
+    print(
+        "(conns: wrk's connections each server process held halfway through, most first;"
+        " server, others: CPU cores used on average by the server and by other processes)"
+    )
 
 
 def report_memory(measurements: list[Measurement]) -> None:
