@@ -1,10 +1,17 @@
-"""A process and all its descendants, read from /proc (the standard library only)."""
+"""A process and all its descendants: read from /proc, and ended (the standard library only)."""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import time
 from pathlib import Path
 
 PROC = "/proc"
+PR_SET_CHILD_SUBREAPER = 36
+# After the server ended: how long what is left below the launcher has to end on SIGTERM.
+LEFTOVER_GRACE_S = 3.0
 
 
 def children_by_parent(proc: str = PROC) -> dict[int, list[int]]:
@@ -32,3 +39,43 @@ def process_tree(root_pid: int, proc: str = PROC) -> list[int]:
 def descendants(root_pid: int, proc: str = PROC) -> list[int]:
     """Every process below `root_pid` (not itself)."""
     return process_tree(root_pid, proc)[1:]
+
+
+def become_subreaper() -> None:
+    """Have orphans below this process re-parented to it (Linux; elsewhere nothing happens)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        return  # not Linux: orphans go to init, as without the launcher
+
+
+def end_leftovers() -> None:
+    """Terminate, then kill, every process still below this one, and collect them."""
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    leftovers = descendants(os.getpid())
+    for pid in leftovers:
+        signal_process(pid, signal.SIGTERM)
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.05)
+        collect_children()
+        leftovers = descendants(os.getpid())
+    for pid in leftovers:
+        signal_process(pid, signal.SIGKILL)
+    collect_children()
+
+
+def collect_children() -> None:
+    """Reap every child that has ended (none left to wait for is fine)."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        return
+
+
+def signal_process(pid: int, number: int) -> None:
+    """Send signal `number` to `pid`; one that has ended already or is not ours is left alone."""
+    try:
+        os.kill(pid, number)
+    except (ProcessLookupError, PermissionError):
+        return

@@ -6,21 +6,23 @@ The first process passes, in the environment of each server process it starts:
 * ``KSERVE_LAUNCHER_STATUS_FD``: the write end of a pipe on which the server
   process reports, one line each, that it serves (``serving``) or why it
   failed (``failed <reason>``);
-* ``KSERVE_LAUNCHER_HTTP_FD`` (only when each worker loads its own model): a
-  socket bound to the HTTP port, not yet listening, that the server process
-  serves on instead of binding the port itself.
+* ``KSERVE_LAUNCHER_HTTP_CHANNEL`` and ``KSERVE_LAUNCHER_HTTP_PORT`` (only when
+  each worker loads its own model): a Unix socket on which the first process
+  hands the server process the connections it accepted on the HTTP port
+  (``kserve_launcher.dealer``), and that port, which the server process then
+  does not bind itself (``kserve_launcher.shared_port``).
 
 Only the standard library here: the first process never imports kserve.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 ROOT_PID_ENV = "KSERVE_LAUNCHER_ROOT_PID"
 STATUS_FD_ENV = "KSERVE_LAUNCHER_STATUS_FD"
-HTTP_FD_ENV = "KSERVE_LAUNCHER_HTTP_FD"
+HTTP_CHANNEL_ENV = "KSERVE_LAUNCHER_HTTP_CHANNEL"
+HTTP_PORT_ENV = "KSERVE_LAUNCHER_HTTP_PORT"
 
 SERVING = "serving"
 FAILED = "failed"
@@ -45,8 +47,10 @@ class StatusPipe:
         if self.descriptor is None:
             return
         message = " ".join(line.split())[:MAX_REASON_CHARACTERS] + "\n"
-        with contextlib.suppress(OSError):  # the first process is gone: nobody to tell
+        try:
             os.write(self.descriptor, message.encode(errors="replace"))
+        except OSError:
+            return  # the first process is gone: nobody to tell
 
     def report_failure(self, reason: str) -> None:
         """Tell the first process why this server process fails."""
