@@ -1,15 +1,17 @@
 """The launcher's parts that need no server.
 
-The last error line, a worker's start-up grace, the sockets of workers that load their own model.
+The last error line, a worker's start-up grace, the dealing of connections to workers that load
+their own model.
 """
 
 from __future__ import annotations
 
+import selectors
 import socket
 
 import pytest
 
-from kserve_launcher import bound_http_socket, shared_port
+from kserve_launcher.dealer import ConnectionDealer
 from kserve_launcher.last_error import MAX_ERROR_CHARACTERS, LastError
 from kserve_launcher.worker_start import StartWatch
 
@@ -125,14 +127,73 @@ def test_a_starting_worker_is_alive_while_its_process_runs_within_the_grace(
     assert watch.answered == (answers > 0 and alive)
 
 
-def test_each_worker_binds_a_tcp_socket_of_its_own_to_the_held_port():
-    held = bound_http_socket(0)  # the kernel picks the port; nothing listens on either
-    try:
-        own = shared_port.own_socket(held.family, held.getsockname())
-        with own:
-            assert own.getsockname() == held.getsockname()
-            assert own.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
-            # asyncio sets TCP_NODELAY on a connection only when its socket says IPPROTO_TCP.
-            assert own.proto == socket.IPPROTO_TCP
-    finally:
-        held.close()
+def _dealer_on_loopback(workers: int) -> tuple[ConnectionDealer, list[socket.socket], int]:
+    """A dealer of a loopback port (the kernel picks it), with a channel to each worker."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.bind(("127.0.0.1", 0))
+    dealer = ConnectionDealer(listener, selectors.DefaultSelector())
+    worker_ends = [dealer.open_channel(worker) for worker in range(workers)]
+    return dealer, worker_ends, listener.getsockname()[1]
+
+
+def _dealt(worker_end: socket.socket) -> list[socket.socket]:
+    """The connections a worker's end of its channel holds now."""
+    worker_end.setblocking(False)
+    connections = []
+    while True:
+        try:
+            _, descriptors, _, _ = socket.recv_fds(worker_end, 1, 1)
+        except BlockingIOError:
+            return connections
+        connections += [socket.socket(fileno=descriptor) for descriptor in descriptors]
+
+
+def test_connections_opened_at_once_are_dealt_in_turn_to_the_serving_workers():
+    dealer, worker_ends, port = _dealer_on_loopback(2)
+    dealer.worker_serves(0)
+    dealer.worker_serves(1)
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+
+    dealer.deal()
+
+    dealt = [_dealt(end) for end in worker_ends]
+    assert [len(connections) for connections in dealt] == [8, 8]
+    peers = {connection.getpeername() for connections in dealt for connection in connections}
+    assert peers == {client.getsockname() for client in clients}
+    assert all(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in dealt[0])
+
+
+def test_the_port_refuses_connections_until_a_worker_serves():
+    dealer, _, port = _dealer_on_loopback(1)
+
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port))
+    dealer.worker_serves(0)
+    with socket.create_connection(("127.0.0.1", port)):
+        assert dealer.listening
+    dealer.close_channel(0)
+    assert not dealer.listening  # accepts nothing while no worker serves
+
+
+def test_a_stopping_server_refuses_new_connections():
+    dealer, _, port = _dealer_on_loopback(1)
+    dealer.worker_serves(0)
+
+    dealer.stop()
+
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port))
+    dealer.worker_serves(0)  # a worker reporting late changes nothing
+    assert not dealer.listening
+
+
+def test_a_worker_whose_channel_is_gone_gets_no_connection():
+    dealer, worker_ends, port = _dealer_on_loopback(2)
+    dealer.worker_serves(0)
+    dealer.worker_serves(1)
+    worker_ends[0].close()  # the worker ended before the launcher heard of it
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+
+    dealer.deal()
+
+    assert len(_dealt(worker_ends[1])) == len(clients)

@@ -7,8 +7,9 @@ that is all it does. Per request it still matches the route a second time for
 the metric's name, reads the process's CPU time twice (``getrusage``) and
 builds two lines' tags, whether the logger keeps the lines or not. With the
 quiet log configuration (the charm's ``log-requests=false``) ``kserve.trace``
-is at WARNING and drops them: measured on upstream's sklearnserver v0.20.0,
-one process, the middleware took 5-10 % of its requests per second.
+is at WARNING and drops them: without the middleware, one process of
+upstream's sklearnserver v0.20.0 served 4-16 % more requests per second (the
+README's Benchmark).
 
 So in every server process and kserve worker the launcher wraps
 ``_add_middlewares``: upstream's method adds its middleware, then

@@ -9,8 +9,9 @@ kserve (``kserve.model_server`` parses ``sys.argv`` at import), after:
   (``kserve_launcher.request_timing``);
 * when kserve runs its own workers: the start-up grace of their liveness
   ping (``kserve_launcher.worker_start``);
-* when it was given the HTTP socket (each worker loads its own model): serving
-  on it (``kserve_launcher.shared_port``);
+* when it was given a channel for the HTTP port (each worker loads its own
+  model): serving the connections the first process deals to it
+  (``kserve_launcher.shared_port``);
 * making ``kserve_launcher`` the main module that kserve's spawned workers
   re-import (see the package docstring).
 
@@ -37,11 +38,12 @@ def run_server(argv: list[str]) -> None:
 
     metrics.serve_all_workers_metrics()
     request_timing.time_requests_only_when_heard()
-    http_socket = shared_port.claim_http_socket()
-    if http_socket is None:
+    http = shared_port.claim_channel()
+    if http is None:
         worker_start.watch_worker_starts(worker_start.start_grace())
     else:
-        shared_port.serve_on(http_socket, lambda: status.report(SERVING))
+        channel, port = http
+        shared_port.serve_from(channel, port, lambda: status.report(SERVING))
     # Spawned workers re-import the main module: make it the launcher package.
     sys.modules["__main__"] = sys.modules["kserve_launcher"]
     try:

@@ -23,26 +23,34 @@ Standard library only: this process never imports kserve or a framework.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from kserve_launcher.dealer import ConnectionDealer
 from kserve_launcher.last_error import LastError
-from kserve_launcher.process_tree import children_by_parent, descendants
-from kserve_launcher.protocol import FAILED, HTTP_FD_ENV, SERVING, STATUS_FD_ENV
+from kserve_launcher.process_tree import (
+    become_subreaper,
+    children_by_parent,
+    end_leftovers,
+    signal_process,
+)
+from kserve_launcher.protocol import (
+    FAILED,
+    HTTP_CHANNEL_ENV,
+    HTTP_PORT_ENV,
+    SERVING,
+    STATUS_FD_ENV,
+)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
-PR_SET_CHILD_SUBREAPER = 36
 READ_BYTES = 65536
-# After the server ended: how long what is left below it has to end on SIGTERM.
-LEFTOVER_GRACE_S = 3.0
 # When one worker failed: how long the others have to stop before they are killed.
 FAILED_STOP_GRACE_S = 10.0
 
@@ -71,11 +79,14 @@ class ServerProcess:
 class Supervisor:
     """Runs one server process per argv until all have ended; `run` gives the exit status."""
 
-    def __init__(self, label: str, argvs: Sequence[list[str]], http_fd: int | None = None):
+    def __init__(
+        self, label: str, argvs: Sequence[list[str]], http_socket: socket.socket | None = None
+    ):
         self.label = label
         self.argvs = list(argvs)
-        self.http_fd = http_fd
         self.selector = selectors.DefaultSelector()
+        # Workers that load their own model: the first process deals the HTTP port's connections.
+        self.dealer = None if http_socket is None else ConnectionDealer(http_socket, self.selector)
         self.servers: list[ServerProcess] = []
         self.stopping = False
         self.failure = ""
@@ -101,12 +112,14 @@ class Supervisor:
             for key, _ in self.selector.select(timeout):
                 if key.data is None:
                     _drain(wake_read)
+                elif isinstance(key.data, ConnectionDealer):
+                    key.data.deal()
                 else:
                     self._read(*key.data)
             self._reap()
             if self.kill_at is not None and time.monotonic() >= self.kill_at:
                 for server in self._running():
-                    _signal(server.process.pid, signal.SIGKILL)
+                    signal_process(server.process.pid, signal.SIGKILL)
         end_leftovers()
         return self.exit_status
 
@@ -117,11 +130,14 @@ class Supervisor:
         status_read, status_write = os.pipe()
         environment = {**os.environ, STATUS_FD_ENV: str(status_write)}
         kept = [status_write]
-        if self.http_fd is not None:
-            environment[HTTP_FD_ENV] = str(self.http_fd)
-            kept.append(self.http_fd)
+        if self.dealer is not None:
+            channel = self.dealer.open_channel(index)
+            environment[HTTP_CHANNEL_ENV] = str(channel.fileno())
+            environment[HTTP_PORT_ENV] = str(self.dealer.port)
+            kept.append(channel.detach())
         process = subprocess.Popen(argv, env=environment, stderr=subprocess.PIPE, pass_fds=kept)
-        os.close(status_write)
+        for descriptor in kept:
+            os.close(descriptor)
         server = ServerProcess(index, argv, process, status_read)
         self.selector.register(server.stderr_read, selectors.EVENT_READ, (server, True))
         self.selector.register(status_read, selectors.EVENT_READ, (server, False))
@@ -150,6 +166,8 @@ class Supervisor:
             word, _, rest = line.decode(errors="replace").partition(" ")
             if word == SERVING:
                 server.serving = True
+                if self.dealer is not None:
+                    self.dealer.worker_serves(server.index)
             elif word == FAILED:
                 server.reason = rest
         return True
@@ -171,6 +189,8 @@ class Supervisor:
                     self._ended(server)
 
     def _ended(self, server: ServerProcess) -> None:
+        if self.dealer is not None:
+            self.dealer.close_channel(server.index)
         # Not waiting for the pipes' end: processes it started may still hold them.
         for is_stderr in (False, True):
             descriptor = server.stderr_read if is_stderr else server.status_read
@@ -195,7 +215,7 @@ class Supervisor:
             self.failure = self._reason(server)
             self.exit_status = _exit_status(server.exit_code)
             for other in self._running():
-                _signal(other.process.pid, signal.SIGTERM)
+                signal_process(other.process.pid, signal.SIGTERM)
             self.kill_at = time.monotonic() + FAILED_STOP_GRACE_S
 
     def _reason(self, server: ServerProcess) -> str:
@@ -213,7 +233,7 @@ class Supervisor:
         servers = {server.process.pid for server in self._running()}
         for pid in children_by_parent().get(os.getpid(), []):
             if pid not in servers:
-                _signal(pid, signal.SIGTERM)
+                signal_process(pid, signal.SIGTERM)
 
     def _close(self, server: ServerProcess) -> None:
         for descriptor in (server.status_read, server.stderr_read):
@@ -225,29 +245,10 @@ class Supervisor:
 
     def _on_stop_signal(self, number: int, _frame: object) -> None:
         self.stopping = True
+        if self.dealer is not None:
+            self.dealer.stop()
         for server in self._running():
-            _signal(server.process.pid, signal.SIGTERM)
-
-
-def become_subreaper() -> None:
-    """Have orphans below this process re-parented to it (Linux; elsewhere nothing happens)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-
-def end_leftovers() -> None:
-    """Terminate, then kill, every process still below this one, and collect them."""
-    deadline = time.monotonic() + LEFTOVER_GRACE_S
-    leftovers = descendants(os.getpid())
-    for pid in leftovers:
-        _signal(pid, signal.SIGTERM)
-    while leftovers and time.monotonic() < deadline:
-        time.sleep(0.05)
-        _collect_children()
-        leftovers = descendants(os.getpid())
-    for pid in leftovers:
-        _signal(pid, signal.SIGKILL)
-    _collect_children()
+            signal_process(server.process.pid, signal.SIGTERM)
 
 
 def describe(exit_code: int | None) -> str:
@@ -272,21 +273,13 @@ def _wake(_number: int, _frame: object) -> None:
     """Nothing: the signal's byte on the wake-up pipe is what ends the select."""
 
 
-def _collect_children() -> None:
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
-
-
-def _signal(pid: int, number: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, number)
-
-
 def _drain(descriptor: int) -> None:
-    with contextlib.suppress(BlockingIOError):
+    """Empty the wake-up pipe (non-blocking: it ends when nothing is left)."""
+    try:
         while os.read(descriptor, READ_BYTES):
             pass
+    except BlockingIOError:
+        return
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
