@@ -18,7 +18,9 @@ Standard library only: this process never imports kserve or a framework.
   is terminated, then killed: no process outlives the server.
 * A worker that loads its own model and ends before it serves fails the
   server (the others are stopped); one that served and then ends is started
-  again, as kserve does with its own workers.
+  again, as kserve does with its own workers. Those workers' HTTP port is held
+  here: its connections are dealt to the serving workers in turn
+  (``kserve_launcher.dealer``), and a stop signal closes it at once.
 """
 
 from __future__ import annotations
