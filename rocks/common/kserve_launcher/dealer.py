@@ -68,9 +68,8 @@ class ConnectionDealer:
         channel = self.channels.pop(worker, None)
         if channel is not None:
             channel.close()
-        if not self.serving and self.listening:
-            self.selector.unregister(self.listener)
-            self.listening = False
+        if not self.serving:
+            self._stop_watching()
 
     def worker_serves(self, worker: int) -> None:
         """`worker` serves: deal connections to it too (and listen, if it is the first)."""
@@ -85,11 +84,15 @@ class ConnectionDealer:
 
     def stop(self) -> None:
         """The server is stopping: refuse new connections (the workers finish theirs)."""
+        self._stop_watching()
+        self.serving.clear()
+        self.listener.close()
+
+    def _stop_watching(self) -> None:
+        """Accept nothing more for now (connections wait in the backlog while it listens)."""
         if self.listening:
             self.selector.unregister(self.listener)
             self.listening = False
-        self.serving.clear()
-        self.listener.close()
 
     def deal(self) -> None:
         """Accept the connections waiting (up to ACCEPTS_PER_WAKE) and hand each to a worker."""
