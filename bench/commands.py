@@ -10,7 +10,7 @@ puts in its Pebble layer, taken from the charm's own code
 charm that was never configured, and the rock's paths mapped onto this
 repository (`bench.servers.rock_paths_on_host`). Worker counts and their caps
 are the charm's own: the `--workers` its command passes, and its config's
-`max_workers()` (runtimes.yaml's max-workers and the options' caps).
+`max_workers()` (runtimes.yaml's max-workers).
 """
 
 from __future__ import annotations
@@ -280,9 +280,8 @@ def _example_for(
     """The runtime's first example whose setting has the wanted values, and that setting.
 
     An example's setting is Juju's defaults with the option values it is for
-    (its `when`; predictive's lightgbm example is for `workers=1` too). A
-    runtime without upstream examples gets the example of the runtime its
-    model's framework names (`request_of`), with Juju's defaults.
+    (its `when`). A runtime without upstream examples gets the example of the
+    runtime its model's framework names (`request_of`), with Juju's defaults.
     """
     if not runtime.examples and model.request_of:
         borrowed = RUNTIMES[model.request_of].default_example

@@ -126,7 +126,7 @@ def test_upstream_command_is_kserves_runtime_args_on_this_machine(
         ("lightgbm", None, 3),
         ("pmml", None, 3),
         ("predictive", None, 3),
-        ("predictive", "lightgbm", 1),
+        ("predictive", "lightgbm", 3),
     ],
 )
 def test_charm_command_is_the_launcher_with_the_charms_workers_and_quiet_logs(
@@ -152,12 +152,15 @@ def test_charm_command_is_the_launcher_with_the_charms_workers_and_quiet_logs(
     assert command.tree_memory_metric, "the launcher's /metrics sums the process tree"
 
 
-def test_levers_end_at_the_charms_default_without_repeating_it(tmp_path: Path):
-    two_workers = kserve("predictive", "sklearn")
-    one_worker = kserve("predictive", "lightgbm")
+def test_levers_end_at_the_charms_default_without_repeating_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    comparison = kserve("predictive", "lightgbm")
 
-    many = two_workers.lever_commands(ENDPOINT, tmp_path)
-    few = one_worker.lever_commands(ENDPOINT, tmp_path)
+    monkeypatch.setattr(worker_rule, "node_cpus", lambda: 2)
+    many = comparison.lever_commands(ENDPOINT, tmp_path)
+    monkeypatch.setattr(worker_rule, "node_cpus", lambda: 1)  # one worker by default
+    few = comparison.lever_commands(ENDPOINT, tmp_path)
 
     assert [c.label for c in many] == [
         UPSTREAM_LABEL,
@@ -177,10 +180,6 @@ def test_caps_are_the_charms_own_runtime_data(runtime: str, framework: str | Non
     comparison = kserve(runtime, framework)
 
     assert comparison.max_workers == RUNTIMES[runtime].max_workers
-
-
-def test_a_cap_set_by_an_option_is_the_charms_too():
-    assert kserve("predictive", "lightgbm").max_workers == 1
 
 
 def test_charm_command_at_a_worker_count_passes_it_and_counts_it(tmp_path: Path):

@@ -1,7 +1,7 @@
 """The launcher's parts that need no server.
 
 The last error line, a worker's start-up grace, the dealing of connections to workers that load
-their own model.
+their own model, and which model directory they download once.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import socket
 
 import pytest
 
+from kserve_launcher import worker_flags
 from kserve_launcher.dealer import ConnectionDealer
 from kserve_launcher.last_error import MAX_ERROR_CHARACTERS, LastError
+from kserve_launcher.model_download import decode_model_dir, encode_model_dir, is_remote
 from kserve_launcher.worker_start import StartWatch
 
 TRACEBACK = b"""Traceback (most recent call last):
@@ -197,3 +199,43 @@ def test_a_worker_whose_channel_is_gone_gets_no_connection():
     dealer.deal()
 
     assert len(_dealt(worker_ends[1])) == len(clients)
+
+
+@pytest.mark.parametrize(
+    ("model_dir", "remote"),
+    [
+        ("gs://kfserving-examples/models/sklearn/1.0/model", True),
+        ("s3://models/iris/v1", True),
+        ("https://example.com/model.joblib", True),
+        ("HF://org/model", True),
+        ("/mnt/models", False),
+        ("file:///mnt/models", False),
+        ("models/iris", False),
+        ("", False),
+        ("/tmp/a://b", False),
+    ],
+)
+def test_only_a_uri_that_is_not_a_local_file_is_downloaded_once(model_dir: str, remote: bool):
+    assert is_remote(model_dir) is remote
+
+
+@pytest.mark.parametrize("path", ["/tmp/kserve-model-x", "/tmp/a  b\tc\n", '/tmp/modèle/"x"'])
+def test_a_model_directory_is_one_word_of_a_status_line_and_comes_back_whole(path: str):
+    word = encode_model_dir(path)
+
+    assert word.split() == [word]
+    assert decode_model_dir(word) == path
+
+
+@pytest.mark.parametrize("word", ["", "not json", '"', "42", '""', '["/tmp"]'])
+def test_what_is_not_a_model_directory_is_none(word: str):
+    assert decode_model_dir(word) is None
+
+
+def test_the_worker_flags_are_read_as_kserves_parser_reads_them():
+    arguments = ["--model_name=m", "--workers=3", "--model_dir=gs://b/m", "--http_port", "9000"]
+
+    flags = worker_flags([*arguments, "--workers=2"])
+
+    assert flags == (2, 9000, "gs://b/m")
+    assert worker_flags(["--workers=two"]) is None

@@ -203,14 +203,15 @@ def test_workers_are_capped_per_runtime(every_charm: ThinCharm, above_cap: int, 
 
 @pytest.mark.parametrize(
     ("framework", "workers", "accepted"),
-    [("lightgbm", 1, True), ("lightgbm", 2, False), ("xgboost", 2, True), ("sklearn", 8, True)],
+    [("lightgbm", 8, True), ("lightgbm", 9, False), ("xgboost", 2, True), ("sklearn", 9, False)],
 )
-def test_a_lightgbm_model_needs_one_worker(framework: str, workers: int, accepted: bool):
+def test_every_framework_runs_up_to_eight_workers(framework: str, workers: int, accepted: bool):
+    """Each worker loads its own model: lightgbm's too (predictiveserver alone runs one)."""
     predictive = BY_NAME["predictive-server"]
     options = {"model-uri": MODEL_URI, "framework": framework, "workers": workers}
     ctx = testing.Context(predictive.charm_type)
     out = ctx.run(ctx.on.config_changed(), testing.State(config=options, containers={container()}))
-    refusal = f"workers={workers}: predictive runs 1 to 1 worker processes as configured"
+    refusal = f"workers={workers}: predictive runs 1 to 8 worker processes as configured"
     assert (refusal not in out.unit_status.message) == accepted
     assert (out.unit_status.name != "blocked") == accepted
 

@@ -14,7 +14,7 @@ from tests.charms import BY_NAME, KSERVE_CHARMS, ThinCharm
 from tests.unit.conftest import MODEL_URI, container
 
 # The runtimes whose workers load the model themselves (runtimes.yaml), by name.
-WORKERS_LOAD_MODEL = {"lightgbm", "pmml", "paddle"}
+WORKERS_LOAD_MODEL = {"sklearn", "xgboost", "lightgbm", "pmml", "paddle", "predictive"}
 
 
 def _planned(charm: ThinCharm, **options: Any) -> tuple[list[str], dict[str, str]]:
@@ -39,7 +39,7 @@ def _planned(charm: ThinCharm, **options: Any) -> tuple[list[str], dict[str, str
         ("sklearn-server", {"workers": 3, "cpu": "500m"}, 16, 3),  # set: as set
         ("pmml-server", {}, 4, 4),
         ("huggingface-server", {}, 4, 1),
-        ("predictive-server", {"framework": "lightgbm"}, 4, 1),  # the option's cap
+        ("predictive-server", {"framework": "lightgbm"}, 4, 4),  # each worker loads its own
         ("predictive-server", {"framework": "xgboost"}, 4, 4),
     ],
 )

@@ -264,7 +264,7 @@ CASES = (
         for framework, module, examples, workers in (
             ("sklearn", IRIS, iris_class_examples(0), 2),
             ("xgboost", BOOSTERS, iris_class_examples(0), 2),
-            ("lightgbm", BOOSTERS, LIGHTGBM_EXAMPLES, 1),
+            ("lightgbm", BOOSTERS, LIGHTGBM_EXAMPLES, 2),
         )
     ),
     CharmCase(

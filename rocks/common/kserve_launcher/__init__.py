@@ -27,14 +27,19 @@ starts, watches and ends the server processes. What the launcher adds:
   its descendants (``metrics.ProcessTreeCollector``).
 * **Workers that start slowly are not killed** (``kserve_launcher.worker_start``):
   a start-up grace before kserve's 5-second liveness ping applies.
-* **Workers that load their own model** (``KSERVE_LAUNCHER_WORKERS_LOAD_MODEL=true``): for the
-  servers whose model cannot be handed to a spawned worker (lgbserver forces
-  one worker, pmmlserver refuses more than one, Paddle's predictor cannot be
-  pickled), the launcher starts ``--workers`` whole single-process servers
+* **Workers that load their own model** (``KSERVE_LAUNCHER_WORKERS_LOAD_MODEL=true``):
+  the launcher starts ``--workers`` whole single-process servers
   (``--workers=1`` each), each loading the model itself from ``--model_dir``
-  (nothing pickled). The first process holds the HTTP port and deals its
-  connections to the serving workers in turn (``kserve_launcher.dealer``,
-  ``kserve_launcher.shared_port``); gRPC is on one SO_REUSEPORT port.
+  (nothing pickled). The charm asks for it where kserve cannot hand the model
+  to a spawned worker (lgbserver forces one worker, pmmlserver refuses more
+  than one, Paddle's predictor cannot be pickled), and where it serves better
+  than kserve's own workers (sklearn, xgboost, predictive: N copies of the
+  model instead of N+1, gRPC on every worker). The first process holds the
+  HTTP port and deals its connections to the serving workers in turn
+  (``kserve_launcher.dealer``, ``kserve_launcher.shared_port``); gRPC is on
+  one SO_REUSEPORT port. A remote model is downloaded once, before the
+  workers start (``kserve_launcher.model_download``). With one worker, one
+  server process runs as without this mode.
 * **No per-request timing that no one hears** (``kserve_launcher.request_timing``):
   kserve's timing middleware only writes lines to the ``kserve.trace`` logger;
   where that logger drops them (the quiet log configuration), the middleware is
@@ -68,11 +73,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import sys
+import tempfile
+import time
 from pathlib import Path
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
+from kserve_launcher import model_download
 from kserve_launcher.protocol import ROOT_PID_ENV
 from kserve_launcher.supervisor import Supervisor
 
@@ -81,6 +90,8 @@ DEFAULT_METRICS_DIR = "/tmp/kserve-metrics"
 ERROR_FILE_ENV = "KSERVE_LAUNCHER_ERROR_FILE"
 WORKERS_LOAD_MODEL_ENV = "KSERVE_LAUNCHER_WORKERS_LOAD_MODEL"
 SERVER_ENTRY = "kserve_launcher.server"
+# Where a remote model is downloaded once for every worker that loads its own (in TMPDIR).
+DOWNLOAD_PREFIX = "kserve-model-"
 # kserve's own: HTTP on every address, no flag changes it.
 HTTP_HOST = "0.0.0.0"
 
@@ -99,34 +110,80 @@ def launch(argv: list[str]) -> None:
     os.environ[ROOT_PID_ENV] = str(os.getpid())
     server = [sys.executable, "-m", SERVER_ENTRY, module, *arguments]
     workers_load_model = os.environ.get(WORKERS_LOAD_MODEL_ENV, "").lower() == "true"
-    flags = _worker_flags(arguments) if workers_load_model else None
-    if flags is None:
-        supervisor = Supervisor(module, [server])
-    else:
-        workers, http_port = flags
-        try:
-            http_socket = bound_http_socket(http_port)
-        except OSError as error:
-            _fail(f"{module}: cannot bind the HTTP port {http_port}: {error}")
-        # The last --workers wins: each server process runs one worker of its own.
-        argvs = [[*server, "--workers=1"] for _ in range(workers)]
-        supervisor = Supervisor(module, argvs, http_socket)
+    flags = worker_flags(arguments) if workers_load_model else None
+    if flags is None or flags.workers == 1:
+        # One server process loads the model (and hands it to kserve's workers, if any).
+        _supervise(Supervisor(module, [server]))
+    try:
+        http_socket = bound_http_socket(flags.http_port)
+    except OSError as error:
+        _fail(f"{module}: cannot bind the HTTP port {flags.http_port}: {error}")
+    # The last --workers (and --model_dir) wins: each server process runs one worker.
+    one_worker = [*server, "--workers=1"]
+    if not model_download.is_remote(flags.model_dir):
+        _supervise(Supervisor(module, [one_worker] * flags.workers, http_socket))
+    download_dir = tempfile.mkdtemp(prefix=DOWNLOAD_PREFIX)
+    try:
+        model_dir = _download_once(module, flags.model_dir, download_dir, flags.workers)
+        local = [*one_worker, f"--model_dir={model_dir}"]
+        _supervise(Supervisor(module, [local] * flags.workers, http_socket))
+    finally:
+        shutil.rmtree(download_dir, ignore_errors=True)
+
+
+class WorkerFlags(NamedTuple):
+    """The flags of kserve's parser that the launcher reads when each worker loads its model."""
+
+    workers: int
+    http_port: int
+    model_dir: str
+
+
+def worker_flags(arguments: list[str]) -> WorkerFlags | None:
+    """`--workers`, `--http_port` and `--model_dir` as kserve's parser reads them.
+
+    None: kserve's parser would refuse them, and says why when one server process runs.
+    """
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--http_port", type=int, default=8080)
+    parser.add_argument("--model_dir", default="")
+    try:
+        flags, _ = parser.parse_known_args(arguments)
+    except argparse.ArgumentError:
+        return None
+    return WorkerFlags(max(flags.workers, 1), flags.http_port, flags.model_dir)
+
+
+def _download_once(module: str, uri: str, directory: str, workers: int) -> str:
+    """Download the model at `uri` into `directory` for every worker: where it is now."""
+    started = time.monotonic()
+    download = Supervisor(
+        f"{module}'s model download", [model_download.download_argv(uri, directory)]
+    )
+    status = download.run()
+    if download.stopping:
+        sys.exit(status)
+    if download.failure:
+        _fail(f"{module}: {download.failure}", status)
+    model_dir = model_download.decode_model_dir(download.servers[0].model_dir)
+    if status or model_dir is None:
+        _fail(f"{module}'s model download ended without a model directory (status {status})")
+    print(
+        f"kserve_launcher: downloaded the model once for {workers} workers"
+        f" in {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return model_dir
+
+
+def _supervise(supervisor: Supervisor) -> NoReturn:
+    """Run the server processes to their end; exit as they did."""
     status = supervisor.run()
     if supervisor.failure:
         _fail(supervisor.failure, status)
     sys.exit(status)
-
-
-def _worker_flags(arguments: list[str]) -> tuple[int, int] | None:
-    """`--workers` and `--http_port` as kserve's parser reads them (None: it would refuse them)."""
-    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--http_port", type=int, default=8080)
-    try:
-        flags, _ = parser.parse_known_args(arguments)
-    except argparse.ArgumentError:
-        return None  # one server process: kserve's own parser says what is wrong
-    return max(flags.workers, 1), flags.http_port
 
 
 def bound_http_socket(port: int) -> socket.socket:

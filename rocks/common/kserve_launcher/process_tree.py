@@ -1,4 +1,7 @@
-"""A process and all its descendants: read from /proc, and ended (the standard library only)."""
+"""A process and all its descendants: read from /proc, ended, and how each ended in words.
+
+The standard library only.
+"""
 
 from __future__ import annotations
 
@@ -79,3 +82,21 @@ def signal_process(pid: int, number: int) -> None:
         os.kill(pid, number)
     except (ProcessLookupError, PermissionError):
         return
+
+
+def describe(exit_code: int | None) -> str:
+    """How a process ended, in words."""
+    if exit_code is not None and exit_code < 0:
+        try:
+            name = signal.Signals(-exit_code).name
+        except ValueError:
+            name = f"signal {-exit_code}"
+        return f"was killed by {name}"
+    return f"exited with status {exit_code}"
+
+
+def launcher_exit_status(exit_code: int | None) -> int:
+    """The launcher's exit status when a server process failed with `exit_code` (never 0)."""
+    if not exit_code:
+        return 1
+    return 128 - exit_code if exit_code < 0 else exit_code

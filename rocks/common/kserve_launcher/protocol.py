@@ -5,7 +5,8 @@ The first process passes, in the environment of each server process it starts:
 * ``KSERVE_LAUNCHER_ROOT_PID``: its own pid, the root of the tree /metrics sums;
 * ``KSERVE_LAUNCHER_STATUS_FD``: the write end of a pipe on which the server
   process reports, one line each, that it serves (``serving``) or why it
-  failed (``failed <reason>``);
+  failed (``failed <reason>``); the model download process reports where the
+  model is (``model-dir <path>``, ``kserve_launcher.model_download``);
 * ``KSERVE_LAUNCHER_HTTP_CHANNEL`` and ``KSERVE_LAUNCHER_HTTP_PORT`` (only when
   each worker loads its own model): a Unix socket on which the first process
   hands the server process the connections it accepted on the HTTP port
@@ -26,6 +27,7 @@ HTTP_PORT_ENV = "KSERVE_LAUNCHER_HTTP_PORT"
 
 SERVING = "serving"
 FAILED = "failed"
+MODEL_DIR = "model-dir"
 # A reason longer than this is cut: it ends in the charm's status, itself bounded.
 MAX_REASON_CHARACTERS = 2000
 

@@ -4,6 +4,8 @@ Standard library only: this process never imports kserve or a framework.
 
 * It starts one server process (kserve then runs its own workers) or, when
   each worker loads its own model, one per worker (``kserve_launcher.server``).
+  Before those, a remote model's download process runs the same way
+  (``kserve_launcher.model_download``).
   They stay in the launcher's process group, so Pebble's signals to the group
   reach them all, as before. A stop signal the launcher receives (SIGTERM,
   SIGINT, SIGHUP, SIGQUIT) is also passed on to each as SIGTERM, for when it
@@ -40,13 +42,16 @@ from kserve_launcher.last_error import LastError
 from kserve_launcher.process_tree import (
     become_subreaper,
     children_by_parent,
+    describe,
     end_leftovers,
+    launcher_exit_status,
     signal_process,
 )
 from kserve_launcher.protocol import (
     FAILED,
     HTTP_CHANNEL_ENV,
     HTTP_PORT_ENV,
+    MODEL_DIR,
     SERVING,
     STATUS_FD_ENV,
 )
@@ -67,6 +72,7 @@ class ServerProcess:
     status_read: int
     errors: LastError = field(default_factory=LastError)
     reason: str = ""
+    model_dir: str = ""
     serving: bool = False
     exit_code: int | None = None
     status_rest: bytes = b""
@@ -166,13 +172,19 @@ class Supervisor:
         *lines, server.status_rest = (server.status_rest + chunk).split(b"\n")
         for line in lines:
             word, _, rest = line.decode(errors="replace").partition(" ")
-            if word == SERVING:
-                server.serving = True
-                if self.dealer is not None:
-                    self.dealer.worker_serves(server.index)
-            elif word == FAILED:
-                server.reason = rest
+            self._told(server, word, rest)
         return True
+
+    def _told(self, server: ServerProcess, word: str, rest: str) -> None:
+        """A line on `server`'s status pipe (`kserve_launcher.protocol`)."""
+        if word == SERVING:
+            server.serving = True
+            if self.dealer is not None:
+                self.dealer.worker_serves(server.index)
+        elif word == FAILED:
+            server.reason = rest
+        elif word == MODEL_DIR:
+            server.model_dir = rest
 
     def _reap(self) -> None:
         """Collect every ended child: server processes, and orphans re-parented here."""
@@ -215,7 +227,7 @@ class Supervisor:
             self.servers[server.index] = self._start(server.index, server.argv)
         elif server.exit_code != 0 or len(self.servers) > 1:
             self.failure = self._reason(server)
-            self.exit_status = _exit_status(server.exit_code)
+            self.exit_status = launcher_exit_status(server.exit_code)
             for other in self._running():
                 signal_process(other.process.pid, signal.SIGTERM)
             self.kill_at = time.monotonic() + FAILED_STOP_GRACE_S
@@ -251,24 +263,6 @@ class Supervisor:
             self.dealer.stop()
         for server in self._running():
             signal_process(server.process.pid, signal.SIGTERM)
-
-
-def describe(exit_code: int | None) -> str:
-    """How a process ended, in words."""
-    if exit_code is not None and exit_code < 0:
-        try:
-            name = signal.Signals(-exit_code).name
-        except ValueError:
-            name = f"signal {-exit_code}"
-        return f"was killed by {name}"
-    return f"exited with status {exit_code}"
-
-
-def _exit_status(exit_code: int | None) -> int:
-    """The launcher's exit status when a server process failed with `exit_code` (never 0)."""
-    if not exit_code:
-        return 1
-    return 128 - exit_code if exit_code < 0 else exit_code
 
 
 def _wake(_number: int, _frame: object) -> None:

@@ -75,10 +75,6 @@ class OptionGroup:
         """Devices these options ask for (resource name -> count)."""
         return {}
 
-    def max_workers(self) -> int | None:
-        """A cap these options put on the number of worker processes (None: none)."""
-        return None
-
     def names_the_model(self) -> bool:
         """Whether these options say which model to serve (so model-uri may stay empty)."""
         return False
@@ -285,9 +281,8 @@ class CharmConfig:
         return any(group.names_the_model() for group in self.groups)
 
     def max_workers(self) -> int:
-        """The most worker processes the runtime, as configured, runs."""
-        caps = [cap for group in self.groups if (cap := group.max_workers()) is not None]
-        return min([self.runtime.max_workers, *caps])
+        """The most worker processes the runtime runs (runtimes.yaml's max-workers)."""
+        return self.runtime.max_workers
 
 
 def _values_of(kind: type[OptionGroup], values: Mapping[str, Any]) -> dict[str, Any]:

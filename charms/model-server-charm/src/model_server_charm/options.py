@@ -69,8 +69,6 @@ class FrameworkOptions(OptionGroup):
     name = "framework"
 
     FRAMEWORKS: ClassVar[tuple[str, ...]] = ("sklearn", "xgboost", "lightgbm")
-    # The server forces lightgbm models to one worker process.
-    SINGLE_WORKER: ClassVar[frozenset[str]] = frozenset({"lightgbm"})
 
     framework: str = "sklearn"
 
@@ -83,10 +81,6 @@ class FrameworkOptions(OptionGroup):
     def server_arguments(self) -> list[str]:
         """Flags these options add to the server's command line."""
         return [f"--framework={self.framework}"]
-
-    def max_workers(self) -> int | None:
-        """The cap these options put on worker processes."""
-        return 1 if self.framework in self.SINGLE_WORKER else None
 
 
 @dataclass(frozen=True)

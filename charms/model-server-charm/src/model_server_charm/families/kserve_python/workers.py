@@ -1,8 +1,7 @@
 """How many worker processes a KServe server runs when the `workers` option is 0 (the default).
 
 One worker per CPU the pod has, never more than the runtime runs (its
-`max-workers`, and the cap its options set, e.g. one for predictive's
-lightgbm): the pod's `cpu` limit rounded up when the charm sets one, else the
+`max-workers`): the pod's `cpu` limit rounded up when the charm sets one, else the
 CPUs of the node, as the charm's own container sees them (its CPU affinity,
 so a cpuset counts). In serverless mode the predictor's pod may land on
 another node: the charm's node stands in for it.
