@@ -11,13 +11,12 @@ CPU-only server can be made to do.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.workload.loopback_http import AnswerHandler, loopback_server
 from tests.workload.standins.amdinfer.metrics import Snapshot, exposition
 
 REQUESTS_PER_SECOND = 50.0
@@ -54,27 +53,13 @@ def serving(host: str, port: int, behaviour: Behaviour) -> Generator[str]:
     """Serve the stand-in /metrics on host:port; yields its URL."""
     started = time.monotonic()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+    class Handler(AnswerHandler):
+        def get(self) -> None:
             if self.path != "/metrics":
                 self.send_error(404)
                 return
             body = exposition(snapshot(behaviour, time.monotonic() - started)).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(body, "text/plain; version=0.0.4")
 
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet: one line per scrape would drown the test output."""
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(Handler, host, port):
         yield f"http://{host}:{port}/metrics"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -11,15 +11,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
-import threading
 from collections import Counter
 from collections.abc import Generator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from bench.servers import Endpoint, free_port, running, server_base_environment
+from bench.servers import Endpoint, running, server_base_environment
 from model_server_charm.families.kserve_python.family import SERVER_ERROR_FILE
 from tests.charms import BY_NAME
 from tests.workload.charm_cases import CASES
@@ -29,6 +27,7 @@ from tests.workload.harness import (
     processes_started_with,
     running_server,
 )
+from tests.workload.loopback_http import AnswerHandler, loopback_server
 
 pytestmark = pytest.mark.slow
 
@@ -53,31 +52,17 @@ def model_files(tmp_path: Path) -> Generator[ModelFiles]:
     CASE.build(directory)
     gets: Counter[str] = Counter()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+    class Handler(AnswerHandler):
+        def get(self) -> None:
             gets[self.path] += 1
             file = directory / self.path.lstrip("/")
             if "/" in self.path.lstrip("/") or not file.is_file():
                 self.send_error(404)
                 return
-            body = file.read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(file.read_bytes(), "application/octet-stream")
 
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(Handler) as server:
         yield ModelFiles(f"http://127.0.0.1:{server.server_port}", gets)
-    finally:
-        server.shutdown()
-        thread.join()
 
 
 def _command_with_model_at(url: str, scratch: Path, workers: int):
