@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import subprocess
+import threading
+import time
 from collections import Counter
 from collections.abc import Generator
 from pathlib import Path
@@ -35,6 +39,9 @@ CASE = next(case for case in CASES if case.name == "sklearn")
 READY_TIMEOUT_S = 120.0
 EXIT_TIMEOUT_S = 120.0
 DOWNLOAD_DIR_GLOB = "kserve-model-*"
+# A model file whose download waits until the test releases it.
+SLOW_PATH = "/slow.joblib"
+DOWNLOAD_ENTRY = "kserve_launcher.model_download"
 
 
 @dataclasses.dataclass
@@ -43,6 +50,8 @@ class ModelFiles:
 
     url: str
     gets: Counter[str]
+    # Ends the wait of a request for SLOW_PATH (which then gets a 404).
+    release: threading.Event
 
 
 @pytest.fixture
@@ -51,10 +60,13 @@ def model_files(tmp_path: Path) -> Generator[ModelFiles]:
     directory.mkdir()
     CASE.build(directory)
     gets: Counter[str] = Counter()
+    release = threading.Event()
 
     class Handler(AnswerHandler):
         def get(self) -> None:
             gets[self.path] += 1
+            if self.path == SLOW_PATH:
+                release.wait(EXIT_TIMEOUT_S)
             file = directory / self.path.lstrip("/")
             if "/" in self.path.lstrip("/") or not file.is_file():
                 self.send_error(404)
@@ -62,7 +74,10 @@ def model_files(tmp_path: Path) -> Generator[ModelFiles]:
             self.answer(file.read_bytes(), "application/octet-stream")
 
     with loopback_server(Handler) as server:
-        yield ModelFiles(f"http://127.0.0.1:{server.server_port}", gets)
+        try:
+            yield ModelFiles(f"http://127.0.0.1:{server.server_port}", gets, release)
+        finally:
+            release.set()
 
 
 def _command_with_model_at(url: str, scratch: Path, workers: int):
@@ -127,6 +142,40 @@ def test_a_model_that_cannot_be_downloaded_fails_the_server_and_no_worker_starts
     assert model_files.gets == Counter({"/missing.joblib": 1})
     assert list(scratch.glob(DOWNLOAD_DIR_GLOB)) == []
     assert processes_started_with(str(scratch)) == {}
+
+
+def test_a_killed_download_is_named_and_leaves_no_copy(model_files: ModelFiles, tmp_path: Path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    _, command = _command_with_model_at(f"{model_files.url}{SLOW_PATH}", scratch, 2)
+    environment = {**server_base_environment(), **command.environment}
+    launcher = subprocess.Popen(command.argv, env=environment, stderr=subprocess.DEVNULL)
+    try:
+        (download,) = _started(DOWNLOAD_ENTRY, f"{model_files.url}{SLOW_PATH}")
+        os.kill(download, signal.SIGKILL)
+        status = launcher.wait(timeout=EXIT_TIMEOUT_S)
+    finally:
+        model_files.release.set()
+        launcher.kill()
+        launcher.wait()
+
+    reason = (scratch / Path(SERVER_ERROR_FILE).name).read_text().strip()
+    assert status == 128 + signal.SIGKILL
+    assert reason == "sklearnserver: the model download was killed by SIGKILL"
+    assert list(scratch.glob(DOWNLOAD_DIR_GLOB)) == []
+    assert processes_started_with(str(scratch)) == {}
+
+
+def _started(*arguments: str) -> list[int]:
+    """The processes with all of `arguments` on their command line, once there are any."""
+    deadline = time.monotonic() + EXIT_TIMEOUT_S
+    while time.monotonic() < deadline:
+        found = _processes_whose_argv_has(arguments[0])
+        started = [pid for pid, argv in found.items() if set(arguments) <= set(argv)]
+        if started:
+            return started
+        time.sleep(0.1)
+    return []
 
 
 def test_one_worker_is_one_server_process_holding_its_own_port(tmp_path: Path):

@@ -158,9 +158,7 @@ def worker_flags(arguments: list[str]) -> WorkerFlags | None:
 def _download_once(module: str, uri: str, directory: str, workers: int) -> str:
     """Download the model at `uri` into `directory` for every worker: where it is now."""
     started = time.monotonic()
-    download = Supervisor(
-        f"{module}'s model download", [model_download.download_argv(uri, directory)]
-    )
+    download = Supervisor("the model download", [model_download.download_argv(uri, directory)])
     status = download.run()
     if download.stopping:
         sys.exit(status)
@@ -168,7 +166,7 @@ def _download_once(module: str, uri: str, directory: str, workers: int) -> str:
         _fail(f"{module}: {download.failure}", status)
     model_dir = model_download.decode_model_dir(download.servers[0].model_dir)
     if status or model_dir is None:
-        _fail(f"{module}'s model download ended without a model directory (status {status})")
+        _fail(f"{module}: the model download ended without a model directory (status {status})")
     print(
         f"kserve_launcher: downloaded the model once for {workers} workers"
         f" in {time.monotonic() - started:.1f} s",
