@@ -16,13 +16,14 @@ from pathlib import Path
 
 from bench.processes import PROC, process_tree, read_processes
 
-# /proc/net/tcp's state column for an established connection.
+# /proc/net/tcp's state column: an established connection, a listening socket.
 ESTABLISHED = "01"
+LISTEN = "0A"
 SOCKET_LINK_PREFIX = "socket:["
 
 
-def established_sockets(port: int, proc: Path = PROC) -> set[str]:
-    """The inodes of the established TCP sockets (IPv4 and IPv6) whose local port is `port`."""
+def tcp_sockets(port: int, state: str = ESTABLISHED, proc: Path = PROC) -> set[str]:
+    """The inodes of the TCP sockets (IPv4 and IPv6) in `state` whose local port is `port`."""
     inodes: set[str] = set()
     for table in ("tcp", "tcp6"):
         try:
@@ -32,7 +33,7 @@ def established_sockets(port: int, proc: Path = PROC) -> set[str]:
         for row in rows:
             # sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
             fields = row.split()
-            if len(fields) < 10 or fields[3] != ESTABLISHED:
+            if len(fields) < 10 or fields[3] != state:
                 continue
             local_port = fields[1].rpartition(":")[2]
             if int(local_port, 16) == port:
@@ -59,7 +60,7 @@ def sockets_held(pid: int, proc: Path = PROC) -> set[str]:
 
 def connections_per_process(root: int, port: int, proc: Path = PROC) -> tuple[int, ...]:
     """How many connections on `port` each process of `root`'s tree holds, most first."""
-    connections = established_sockets(port, proc)
+    connections = tcp_sockets(port, ESTABLISHED, proc)
     counts = (
         len(sockets_held(pid, proc) & connections)
         for pid in process_tree(root, read_processes(proc))

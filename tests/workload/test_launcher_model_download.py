@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.connections import LISTEN, sockets_held, tcp_sockets
 from bench.servers import Endpoint, running, server_base_environment
 from model_server_charm.families.kserve_python.family import SERVER_ERROR_FILE
 from tests.charms import BY_NAME
@@ -212,18 +213,7 @@ def _processes_whose_argv_has(argument: str) -> dict[int, list[str]]:
 
 
 def _listening_holders(port: int) -> set[int]:
-    """The processes holding a socket that listens on TCP `port` (IPv4)."""
-    inodes = {
-        fields[9]
-        for row in Path("/proc/net/tcp").read_text().splitlines()[1:]
-        if (fields := row.split())[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port
-    }
-    holders = set()
-    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
-        try:
-            links = {str(link.readlink()) for link in fd_dir.iterdir()}
-        except OSError:  # it ended, or is not ours
-            continue
-        if {f"socket:[{inode}]" for inode in inodes} & links:
-            holders.add(int(fd_dir.parent.name))
-    return holders
+    """The processes holding a socket that listens on TCP `port`."""
+    listening = tcp_sockets(port, LISTEN)
+    pids = (int(path.name) for path in Path("/proc").glob("[0-9]*"))
+    return {pid for pid in pids if sockets_held(pid) & listening}
