@@ -7,12 +7,16 @@ pmmlserver's JVM, amdinfer-serve's server and log copiers), the CPU that tree
 and everything else used, and the tree's resident memory, summed the way the
 launcher's `process_resident_memory_bytes` sums it (each process's resident
 set from /proc/<pid>/stat), so that a server without the launcher is
-measured the same way.
+measured the same way. It also stops a server: its process group, and what
+is left of it.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,3 +110,25 @@ def tree_memory(root: int, proc: Path = PROC) -> TreeMemory:
         resident_bytes=sum(processes[pid].resident_pages for pid in tree) * PAGE_SIZE,
         proportional_bytes=sum(pss_bytes(pid, proc) for pid in tree),
     )
+
+
+def kill_group(group: int) -> None:
+    """SIGKILL every process of a process group; a group already empty is left as it is."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        return  # every process of the group has already ended
+
+
+def stop_group_leader(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """SIGTERM a process that leads its own group, wait up to `timeout_s`, then kill the group."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            print(
+                f"pid {process.pid} did not stop within {timeout_s:g} s: killed", file=sys.stderr
+            )
+    kill_group(process.pid)
+    process.wait()

@@ -5,15 +5,15 @@ from __future__ import annotations
 import importlib.util
 import os
 import shlex
-import signal
 import socket
 import subprocess
 import time
 from collections.abc import Generator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.processes import stop_group_leader
 from model_server_charm.config import JUJU_POD_PORTS
 from model_server_charm.families.kserve_python.family import (
     METRICS_DIR,
@@ -247,7 +247,7 @@ def running(
             _wait_ready(process, client, ready_timeout_s, command, log_path)
             yield RunningServer(process.pid, client)
         finally:
-            _stop(process)
+            stop_group_leader(process, STOP_TIMEOUT_S)
 
 
 def _wait_ready(
@@ -283,17 +283,6 @@ def _load(client: ServedModel, command: Command) -> None:
         answer = client.post(path, b"{}")
         if not answer.ok:
             raise ServerStartError(f"{command.label}: POST {path}: {answer.status} {answer.body}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server gracefully, then anything left in its process group."""
-    if process.poll() is None:
-        process.terminate()
-        with suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=STOP_TIMEOUT_S)
-    with suppress(ProcessLookupError):  # the group is already empty
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
 
 
 def _tail(log_path: Path, lines: int = 20) -> str:

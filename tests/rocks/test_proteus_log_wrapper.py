@@ -20,13 +20,14 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Generator, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import pytest
 
+from bench.processes import kill_group
 from bench.servers import free_port
 from tests.rocks.rockcraft_projects import ROCKS_DIR
 from tests.workload.amdinfer_run import (
@@ -111,8 +112,7 @@ def running_wrapper(
         yield WrapperRun(process, url, home / ".amdinfer" / "logs")
     finally:
         # The wrapper's session: the server, the log copiers, a pending sleep.
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        kill_group(process.pid)
         process.wait(timeout=TIMEOUT_S)
 
 

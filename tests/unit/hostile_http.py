@@ -8,7 +8,6 @@ first segment of the path names the behaviour: `http://127.0.0.1:<port>/<behavio
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import socketserver
 import struct
@@ -108,9 +107,10 @@ class _Handler(socketserver.BaseRequestHandler):
                 return
             request += chunk
         path = request.split(b" ", 2)[1].decode()
-        # OSError: the client gave up first, as it should.
-        with contextlib.suppress(OSError):
+        try:
             BEHAVIOURS[path.strip("/").split("/")[0]](conn)
+        except OSError:
+            return  # the client gave up first, as it should
 
 
 @contextmanager

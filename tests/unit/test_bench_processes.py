@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from bench import servers
-from bench.processes import PAGE_SIZE, ProcessStat, parse_stat, process_tree, tree_memory
+from bench.processes import (
+    PAGE_SIZE,
+    ProcessStat,
+    parse_stat,
+    process_tree,
+    stop_group_leader,
+    tree_memory,
+)
 from bench.servers import STANDINS, imported_from, origin_kind
 
 # A /proc/<pid>/stat line whose name holds a space and a parenthesis, as Linux writes it.
@@ -92,3 +99,45 @@ def test_origin_kind_says_whose_server_ran(
     monkeypatch.setenv(servers.KSERVE_PYTHON_DIR_ENV, str(tmp_path))
 
     assert origin_kind(path.format(checkout=tmp_path)) == kind
+
+
+# A group leader that starts a child in its group, tells its pid, then ignores SIGTERM
+# (when asked to) and waits.
+GROUP = (
+    "import signal, subprocess, sys, time\n"
+    "child = subprocess.Popen(['sleep', '60'])\n"
+    "if sys.argv[1] == 'stubborn': signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "print(child.pid, flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+def _group(kind: str) -> tuple[subprocess.Popen[bytes], int]:
+    leader = subprocess.Popen(
+        [sys.executable, "-c", GROUP, kind], stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert leader.stdout is not None
+    return leader, int(leader.stdout.readline())
+
+
+@pytest.mark.parametrize("kind", ["polite", "stubborn"])
+def test_stopping_a_group_leader_ends_its_whole_group(
+    kind: str, capsys: pytest.CaptureFixture[str]
+):
+    leader, child = _group(kind)
+
+    stop_group_leader(leader, timeout_s=0.5)
+
+    assert leader.returncode is not None
+    assert _ended(child)
+    told = f"pid {leader.pid} did not stop within 0.5 s: killed" in capsys.readouterr().err
+    assert told == (kind == "stubborn")
+
+
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie: a child of the ended leader lingers as one until init reaps it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"

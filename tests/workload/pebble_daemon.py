@@ -12,17 +12,17 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ops import pebble
 
+from bench.processes import kill_group, stop_group_leader
 from bench.servers import REPO_ROOT
 
 PEBBLE_BIN_ENV = "PEBBLE_BIN"
@@ -56,8 +56,10 @@ def child_pids(pid: int) -> list[int]:
     tasks = Path(f"/proc/{pid}/task")
     children: list[int] = []
     for task in tasks.iterdir() if tasks.exists() else ():
-        with suppress(FileNotFoundError):  # a thread that ended meanwhile
+        try:
             children += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue  # a thread that ended meanwhile
     return children
 
 
@@ -201,13 +203,6 @@ def _answers(daemon: PebbleDaemon) -> bool:
 def _stop(daemon: PebbleDaemon) -> None:
     """Stop Pebble (which stops its services), then kill whatever of theirs is left."""
     service_groups = child_pids(daemon.process.pid)
-    if daemon.process.poll() is None:
-        daemon.process.terminate()
-        with suppress(subprocess.TimeoutExpired):
-            daemon.process.wait(timeout=STOP_TIMEOUT_S)
-    with suppress(ProcessLookupError):
-        os.killpg(daemon.process.pid, signal.SIGKILL)
+    stop_group_leader(daemon.process, STOP_TIMEOUT_S)
     for group in service_groups:  # Pebble starts each service in a process group of its own
-        with suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-    daemon.process.wait()
+        kill_group(group)
