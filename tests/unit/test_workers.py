@@ -13,8 +13,17 @@ from model_server_charm.families.kserve_python import workers as worker_rule
 from tests.charms import BY_NAME, KSERVE_CHARMS, ThinCharm
 from tests.unit.conftest import MODEL_URI, container
 
-# The runtimes whose workers load the model themselves (runtimes.yaml), by name.
-WORKERS_LOAD_MODEL = {"sklearn", "xgboost", "lightgbm", "pmml", "paddle", "predictive"}
+# The runtimes whose workers load the model themselves (runtimes.yaml), by name: every
+# runtime that runs more than one worker.
+WORKERS_LOAD_MODEL = {
+    "sklearn",
+    "xgboost",
+    "lightgbm",
+    "pmml",
+    "paddle",
+    "predictive",
+    "autogluon",
+}
 
 
 def _planned(charm: ThinCharm, **options: Any) -> tuple[list[str], dict[str, str]]:
