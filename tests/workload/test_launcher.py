@@ -79,8 +79,8 @@ def test_kserves_own_workers_come_up_on_a_starved_cpu(
 ):
     """Two workers on one CPU shared with busy loops: kserve's 5 s ping alone kills them.
 
-    kserve's own workers (autogluon's, and any server run without the launcher's mode in
-    which each worker loads its own model): the xgboost case with that mode off.
+    kserve's own workers (a rock run without the launcher's mode in which each worker loads
+    its own model, e.g. by a ServingRuntime given --workers): the xgboost case, mode off.
     """
     if shutil.which("taskset") is None or shutil.which("timeout") is None:
         pytest.skip("taskset and timeout (util-linux, coreutils) pin and bound the CPU hogs")
@@ -180,6 +180,27 @@ def test_a_server_logging_an_error_then_exiting_is_named_by_that_error(tmp_path:
         "loggingserver exited with status 1: Failed to start model server: device type could"
         " not be inferred"
     )
+
+
+@pytest.mark.parametrize(("setting", "backend"), [(None, "sequential"), ("false", "loky")])
+def test_a_server_process_runs_joblib_as_the_launcher_says(
+    setting: str | None, backend: str, tmp_path: Path
+):
+    """The server module sees joblib's default backend, and exits with it as its reason."""
+    server = tmp_path / "joblibserver"
+    server.mkdir()
+    (server / "__init__.py").write_text("")
+    (server / "__main__.py").write_text(
+        "import sys\nimport joblib.parallel\nsys.exit(joblib.parallel.DEFAULT_BACKEND)\n"
+    )
+    python_path = f"{tmp_path}{os.pathsep}{server_base_environment()['PYTHONPATH']}"
+    environment = {"PYTHONPATH": python_path}
+    if setting is not None:
+        environment["KSERVE_LAUNCHER_JOBLIB_SEQUENTIAL"] = setting
+
+    status, reason = _launch(["joblibserver"], tmp_path, environment)
+
+    assert (status, reason) == (1, f"joblibserver exited: {backend}")
 
 
 def test_a_killed_server_is_named_and_leaves_nothing_behind(tmp_path: Path):

@@ -33,8 +33,8 @@ starts, watches and ends the server processes. What the launcher adds:
   (nothing pickled). The charm asks for it where kserve cannot hand the model
   to a spawned worker (lgbserver forces one worker, pmmlserver refuses more
   than one, Paddle's predictor cannot be pickled), and where it serves better
-  than kserve's own workers (sklearn, xgboost, predictive: N copies of the
-  model instead of N+1, gRPC on every worker). The first process holds the
+  than kserve's own workers (sklearn, xgboost, predictive, autogluon: N copies
+  of the model instead of N+1, gRPC on every worker). The first process holds the
   HTTP port and deals its connections to the serving workers in turn
   (``kserve_launcher.dealer``, ``kserve_launcher.shared_port``); gRPC is on
   one SO_REUSEPORT port. A remote model is downloaded once, before the
@@ -44,6 +44,9 @@ starts, watches and ends the server processes. What the launcher adds:
   kserve's timing middleware only writes lines to the ``kserve.trace`` logger;
   where that logger drops them (the quiet log configuration), the middleware is
   left out of the application (4-16 % more requests per second on a small model).
+* **A model's own joblib threads run in the calling thread**
+  (``kserve_launcher.joblib_threads``): one worker is one thread of prediction,
+  and joblib polls its thread pool every 10 ms while kserve's event loop waits.
 * **Why the server failed.** When it fails, the launcher writes why, on one
   line, to the file named by ``KSERVE_LAUNCHER_ERROR_FILE`` if that is set,
   so the charm can show it in its status: the server's own exception

@@ -7,6 +7,8 @@ kserve (``kserve.model_server`` parses ``sys.argv`` at import), after:
 * installing the all-workers /metrics registry (``kserve_launcher.metrics``);
 * leaving kserve's per-request timing out when its log lines would be dropped
   (``kserve_launcher.request_timing``);
+* running a model's joblib work in the calling thread
+  (``kserve_launcher.joblib_threads``);
 * when kserve runs its own workers: the start-up grace of their liveness
   ping (``kserve_launcher.worker_start``);
 * when it was given a channel for the HTTP port (each worker loads its own
@@ -34,10 +36,11 @@ def run_server(argv: list[str]) -> None:
     sys.argv = [module, *arguments]
     status = StatusPipe.claim()
     # Only now may prometheus_client be imported (PROMETHEUS_MULTIPROC_DIR is set).
-    from kserve_launcher import metrics, request_timing, shared_port, worker_start
+    from kserve_launcher import joblib_threads, metrics, request_timing, shared_port, worker_start
 
     metrics.serve_all_workers_metrics()
     request_timing.time_requests_only_when_heard()
+    joblib_threads.run_joblib_sequentially()
     http = shared_port.claim_channel()
     if http is None:
         worker_start.watch_worker_starts(worker_start.start_grace())
