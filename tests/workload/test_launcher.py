@@ -160,20 +160,27 @@ def test_a_server_exiting_with_a_status_leaves_its_last_error_line(module: str, 
     )
 
 
+def _server_package(directory: Path, name: str, main_source: str) -> dict[str, str]:
+    """A server package `name` in `directory` running `main_source`; the environment finding it."""
+    package = directory / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "__main__.py").write_text(main_source)
+    return {"PYTHONPATH": f"{directory}{os.pathsep}{server_base_environment()['PYTHONPATH']}"}
+
+
 def test_a_server_logging_an_error_then_exiting_is_named_by_that_error(tmp_path: Path):
     """As upstream's huggingfaceserver does: kserve's logger at ERROR, then exit status 1."""
-    server = tmp_path / "loggingserver"
-    server.mkdir()
-    (server / "__init__.py").write_text("")
-    (server / "__main__.py").write_text(
+    environment = _server_package(
+        tmp_path,
+        "loggingserver",
         "import sys\nfrom kserve import logging\nfrom kserve.logging import logger\n"
         "logging.configure_logging()\n"
         "logger.error('Failed to start model server: device type could not be inferred')\n"
-        "sys.exit(1)\n"
+        "sys.exit(1)\n",
     )
-    python_path = f"{tmp_path}{os.pathsep}{server_base_environment()['PYTHONPATH']}"
 
-    status, reason = _launch(["loggingserver"], tmp_path, {"PYTHONPATH": python_path})
+    status, reason = _launch(["loggingserver"], tmp_path, environment)
 
     assert status == 1
     assert reason == (
@@ -187,14 +194,11 @@ def test_a_server_process_runs_joblib_as_the_launcher_says(
     setting: str | None, backend: str, tmp_path: Path
 ):
     """The server module sees joblib's default backend, and exits with it as its reason."""
-    server = tmp_path / "joblibserver"
-    server.mkdir()
-    (server / "__init__.py").write_text("")
-    (server / "__main__.py").write_text(
-        "import sys\nimport joblib.parallel\nsys.exit(joblib.parallel.DEFAULT_BACKEND)\n"
+    environment = _server_package(
+        tmp_path,
+        "joblibserver",
+        "import sys\nimport joblib.parallel\nsys.exit(joblib.parallel.DEFAULT_BACKEND)\n",
     )
-    python_path = f"{tmp_path}{os.pathsep}{server_base_environment()['PYTHONPATH']}"
-    environment = {"PYTHONPATH": python_path}
     if setting is not None:
         environment["KSERVE_LAUNCHER_JOBLIB_SEQUENTIAL"] = setting
 
