@@ -63,10 +63,11 @@ def test_config_changed_plans_the_server(
     assert plan.checks["ready"].http == {"url": "http://localhost:8080/v2/models/iris/ready"}
     assert plan.checks["alive"].http == {"url": "http://localhost:8080/v2/health/live"}
     assert plan.checks["alive"].startup == pebble.CheckStartup.DISABLED
-    # Values Juju's probes and the operator's expectations depend on, by value.
-    for name, level in (("ready", pebble.CheckLevel.READY), ("alive", pebble.CheckLevel.ALIVE)):
-        assert (plan.checks[name].level, plan.checks[name].period) == (level, "10s")
-        assert plan.checks[name].threshold == 3
+    # Values Juju's probes and the operator's expectations depend on, by value: a server
+    # that starts is out of rotation within a second, until its model answers.
+    ready, alive = plan.checks["ready"], plan.checks["alive"]
+    assert (ready.level, ready.period, ready.threshold) == (pebble.CheckLevel.READY, "1s", 1)
+    assert (alive.level, alive.period, alive.threshold) == (pebble.CheckLevel.ALIVE, "10s", 3)
     assert out.get_container("server").service_statuses[runtime.service_name] == (
         pebble.ServiceStatus.ACTIVE
     )
@@ -156,6 +157,27 @@ def test_alive_check_is_armed_once_the_model_is_ready(
     out = ctx.run(ctx.on.update_status(), state)
     alive = out.get_container("server").get_check_info(layer.ALIVE_CHECK)
     assert alive.status == pebble.CheckStatus.UP
+
+
+def test_the_ordinary_ready_check_comes_once_the_model_answers(
+    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+):
+    state = testing.State(
+        config={"model-uri": MODEL_URI, "http-port": fake.port},
+        containers={running_container(charm, fake.port)},
+    )
+    fake.ready = False
+    started = ctx.run(ctx.on.update_status(), state)
+    loading, server = started.get_container("server").plan, started.get_container("server")
+    fake.ready = True
+
+    out = ctx.run(ctx.on.pebble_check_recovered(server, server.get_check_info("ready")), started)
+
+    serving = out.get_container("server").plan
+    assert (loading.checks["ready"].period, loading.checks["ready"].threshold) == ("1s", 1)
+    assert (serving.checks["ready"].period, serving.checks["ready"].threshold) == ("10s", 3)
+    assert serving.checks["ready"].http == loading.checks["ready"].http
+    assert serving.services == loading.services
 
 
 def test_plan_change_clears_the_previous_failure_reason(

@@ -184,8 +184,9 @@ def test_a_single_unit_restarts_at_once_and_says_a_second_removes_the_gap(
 
     out = ctx.run(ctx.on.config_changed(), state)
 
-    service = out.get_container("server").plan.services[SERVICE]
-    assert f"--model_dir={NEW_URI}" in service.command
+    plan = out.get_container("server").plan
+    assert f"--model_dir={NEW_URI}" in plan.services[SERVICE].command
+    assert (plan.checks["ready"].period, plan.checks["ready"].threshold) == ("1s", 1)
     assert out.unit_status == testing.WaitingStatus(
         f"loading model model from {NEW_URI}; {rolling.SINGLE_UNIT_NOTE}"
     )

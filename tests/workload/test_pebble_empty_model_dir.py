@@ -17,9 +17,11 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
+from ops import pebble
 
 from model_server_charm import k8s_resources
 from model_server_charm.families.kserve_python.family import SERVER_ERROR_FILE
+from model_server_charm.layer import READY_CHECK
 from model_server_charm.server_client import ModelServerClient
 from tests.charm_plan import UntrustedClient
 from tests.workload.charm_cases import CharmCase
@@ -92,3 +94,16 @@ def test_the_status_says_the_directory_has_no_model_file(
     else:
         assert status.name == "waiting"
         assert status.message.startswith("model failed to load (Pebble retries): ")
+
+
+def test_a_server_without_its_model_is_out_of_rotation(served_empty: CharmOnPebble):
+    """The charm's first plan carries the loading ready check: down after one failure.
+
+    The ordinary check (every 10 s, down after 3 failures) would still count as up here:
+    the server has settled within seconds of the replan.
+    """
+    (ready,) = served_empty.daemon.client.get_checks(names=[READY_CHECK])
+
+    assert not served_empty.daemon.healthy("ready")  # what Juju's readiness probe reads
+    assert ready.status == pebble.CheckStatus.DOWN
+    assert (ready.threshold, ready.failures >= 1) == (1, True)

@@ -3,10 +3,12 @@
 Per case (tests/workload/charm_cases.py: every charm, on a model built here).
 The layer is the one the charm adds under Scenario (`tests.charm_plan`) for
 the case's options, with only the paths that differ on this machine mapped
-(`harness.host_layer`); its checks keep the charm's timing (period 10 s,
-threshold 3). The server is the stand-in runtime (or the upstream one with
-KSERVE_PYTHON_DIR), as in test_model_server.py, run by the tox environment's
-own server venv (`server_runtime`). One worker: worker processes are not what
+(`harness.host_layer`); its checks keep the charm's timing (the alive check
+every 10 s, down after 3 failures; the ready check of a server that starts,
+the loading one, every second, down after one). The server is the stand-in
+runtime (or the upstream one with KSERVE_PYTHON_DIR), as in
+test_model_server.py, run by the tox environment's own server venv
+(`server_runtime`). One worker: worker processes are not what
 these tests are about (test_model_server.py and test_launcher.py are).
 """
 

@@ -6,11 +6,19 @@ restarts it. The alive check starts disabled: a server opens its port only
 once its model is loaded, which can take minutes, and an armed liveness check
 would restart it mid-download; the charm starts it once the model is ready.
 
-While a unit takes its turn in a rolling restart its ready check is replaced by
-one that fails at once (`draining`): Pebble's ready health, which Juju's
-readiness probe reads, turns down, and Kubernetes stops sending the unit
-requests before its server stops. The check comes back once the new server's
-model is ready.
+Pebble's ready health, which Juju's readiness probe reads, decides whether
+Kubernetes sends the unit requests. Pebble counts a new check as up until it
+has failed `threshold` times, so the ordinary ready check (every 10 s, down
+after 3 failures) would keep a server that has just started in rotation for
+up to 30 s while it loads its model. Two variants of the check turn the unit
+unready within a second, both every second and down after one failure:
+
+* `loading`: the same URL, planned with a server that starts (a new unit, a
+  restart): it stays down until the model answers, and its recovery is the
+  Pebble event on which the charm plans the ordinary check;
+* `draining`: a URL that always fails, while a unit takes its turn in a rolling
+  restart, so that Kubernetes stops sending it requests before its server
+  stops. The ordinary check comes back once the new server's model is ready.
 """
 
 from __future__ import annotations
@@ -30,9 +38,10 @@ READY_CHECK = "ready"
 ALIVE_CHECK = "alive"
 CHECK_PERIOD = "10s"
 CHECK_THRESHOLD = 3
+# A ready check that turns the unit unready within a second of failing.
+QUICK_READY_CHECK: ops.pebble.CheckDict = {"period": "1s", "threshold": 1}
 # Port 0 refuses every connection: a ready check on it is down after one period.
 DRAINING_URL = "http://localhost:0/draining"
-DRAINING_PERIOD = "1s"
 # The label of the layer that disables what earlier revisions planned.
 RETIRED_LAYER = "retired"
 
@@ -80,18 +89,30 @@ def server_layer(
     }
 
 
-def draining(layers: Mapping[str, ops.pebble.LayerDict]) -> dict[str, ops.pebble.LayerDict]:
-    """The same layers with the ready check replaced by one that fails at once."""
-    drained: dict[str, ops.pebble.LayerDict] = {}
+def _with_ready_check(
+    layers: Mapping[str, ops.pebble.LayerDict], changes: ops.pebble.CheckDict
+) -> dict[str, ops.pebble.LayerDict]:
+    """The same layers with `changes` made to the ready check."""
+    changed: dict[str, ops.pebble.LayerDict] = {}
     for label, layer in layers.items():
         checks = layer.get("checks", {})
         if READY_CHECK in checks:
-            ready: ops.pebble.CheckDict = {**checks[READY_CHECK]}
-            ready.update(period=DRAINING_PERIOD, threshold=1, http={"url": DRAINING_URL})
+            ready = ops.pebble.CheckDict(**checks[READY_CHECK])
+            ready.update(changes)
             layer = ops.pebble.LayerDict(**layer)
             layer["checks"] = {**checks, READY_CHECK: ready}
-        drained[label] = layer
-    return drained
+        changed[label] = layer
+    return changed
+
+
+def draining(layers: Mapping[str, ops.pebble.LayerDict]) -> dict[str, ops.pebble.LayerDict]:
+    """The same layers with the ready check replaced by one that fails at once."""
+    return _with_ready_check(layers, {**QUICK_READY_CHECK, "http": {"url": DRAINING_URL}})
+
+
+def loading(layers: Mapping[str, ops.pebble.LayerDict]) -> dict[str, ops.pebble.LayerDict]:
+    """The same layers with the ready check down within a second until the model answers."""
+    return _with_ready_check(layers, QUICK_READY_CHECK)
 
 
 @dataclass(frozen=True)
@@ -117,6 +138,10 @@ class ServerPlan:
     def draining(self) -> ServerPlan:
         """The same plan with the ready check failing: the unit stays out of rotation."""
         return replace(self, server=draining(self.server))
+
+    def loading(self) -> ServerPlan:
+        """The same plan with the quick ready check: out of rotation until the model answers."""
+        return replace(self, server=loading(self.server))
 
     def drain_layers(self) -> dict[str, ops.pebble.LayerDict]:
         """Layers changing only the ready check, to the draining one."""

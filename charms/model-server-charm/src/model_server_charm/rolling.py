@@ -22,7 +22,9 @@ serves. If its server exited meanwhile, the unit writes why in its databag
 
 Nothing else queues: a change that restarts no server (log targets, checks,
 relation data) is applied at once, and so is a restart that interrupts no
-serving (a unit whose model does not answer, or a unit without peers).
+serving (a unit whose model does not answer, or a unit without peers). A
+server started that way comes with the loading ready check (`layer.loading`):
+the unit is out of rotation until its model answers.
 """
 
 from __future__ import annotations
@@ -103,17 +105,21 @@ class RollingRestart(ops.Object):
     def converge(self, plan: ServerPlan, serving: bool) -> bool:
         """Serve `plan` now when that stops no serving, else queue this unit's turn.
 
-        `serving`: whether this unit's model answers now. A unit taken out of
-        rotation for its restart stays out until its model answers. Returns
-        whether the plan changed now.
+        `serving`: whether this unit's model answers now. A server that starts
+        (a new unit, a restart) comes with the loading ready check, and a unit
+        taken out of rotation for its restart stays out: either until its model
+        answers. Returns whether the plan changed now.
         """
         planned = self._workload.plan()
-        if serving and not self.alone() and plan.restarts(planned):
+        restarts = plan.restarts(planned)
+        if serving and restarts and not self.alone():
             self._workload.add_layers(plan.others)
             self._queue()
             return False
         if not serving and plan.drains(planned):
             plan = plan.draining()
+        elif restarts or not serving:
+            plan = plan.loading()
         return self._workload.serve(plan)
 
     def _queue(self) -> None:

@@ -76,12 +76,13 @@ class Workload:
         """
         try:
             planned = self.container.get_plan()
-            if plan.restarts(planned):
+            restarts = plan.restarts(planned)
+            if restarts:
                 self._stop_active([ALIVE_CHECK])
             self._write_files(plan.files, plan.managed_files)
             changed = self._add_layers({**plan.layers, **plan.retired(planned)})
-            if changed and self.failure_file and self.container.exists(self.failure_file):
-                # The reason of an earlier failure is stale under a new plan.
+            if restarts and self.failure_file and self.container.exists(self.failure_file):
+                # The reason of an earlier failure is stale once the server restarts.
                 self.container.remove_path(self.failure_file)
             # Pebble restarts only the services whose plan changed.
             self.container.replan()
