@@ -80,6 +80,11 @@ class RockProject:
         return self.data.get("services") or {}
 
     @property
+    def checks(self) -> dict[str, dict[str, Any]]:
+        """The Pebble checks, by name."""
+        return self.data.get("checks") or {}
+
+    @property
     def entrypoint_service(self) -> str:
         """The service `docker run <rock>` starts (empty when the rock names none)."""
         return self.data.get("entrypoint-service", "")

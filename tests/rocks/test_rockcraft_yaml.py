@@ -17,6 +17,7 @@ from typing import Any
 import craft_parts
 import pytest
 
+from model_server_charm.layer import READY_CHECK
 from tests.rocks.rockcraft_projects import (
     COMMON_DIR,
     ROCKS,
@@ -187,7 +188,25 @@ def test_pebble_command_rejects_misplaced_brackets(command: str) -> None:
         parse_pebble_command(command)
 
 
-def test_rock_plans_only_the_service_the_charm_replaces(rock: RockProject) -> None:
-    """The charm disables any other service or check in the plan as an earlier revision's."""
+def test_rock_plans_only_what_the_charm_replaces(rock: RockProject) -> None:
+    """The service, and a ready check down within a second until the server's port listens.
+
+    The charm replaces both, and disables any other service or check in the plan as an
+    earlier revision's. The port is the one of the service's defaults: KServe's.
+    """
+    (http_port,) = (
+        word.removeprefix("--http_port=")
+        for word in rock.service_command().defaults
+        if word.startswith("--http_port=")
+    )
+
     assert list(rock.services) == [rock.entrypoint_service]
-    assert not rock.data.get("checks")
+    assert rock.checks == {
+        READY_CHECK: {
+            "override": "replace",
+            "level": "ready",
+            "period": "1s",
+            "threshold": 1,
+            "tcp": {"port": int(http_port)},
+        }
+    }

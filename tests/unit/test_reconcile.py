@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from ops import pebble, testing
@@ -12,6 +12,7 @@ from ops import pebble, testing
 from model_server_charm import credentials, layer
 from model_server_charm.families.kserve_python import family as kserve_python
 from tests.charms import ThinCharm
+from tests.rocks.rockcraft_projects import ROCKS, spec_of
 from tests.unit.conftest import MODEL_URI, container, running_container
 from tests.unit.fake_server import FakeModelServer
 
@@ -100,6 +101,27 @@ def test_port_change_moves_checks_and_opened_ports(ctx: testing.Context[Any], ch
         "url": "http://localhost:9000/v2/models/model/ready"
     }
     assert out.opened_ports == {testing.TCPPort(9000), testing.TCPPort(9001)}
+
+
+def test_the_charm_replaces_its_rocks_service_and_ready_check(
+    ctx: testing.Context[Any], charm: ThinCharm
+):
+    rock = next(rock for rock in ROCKS if spec_of(rock).charm == charm.name)
+    rock_layer = pebble.Layer(
+        cast("pebble.LayerDict", {"services": rock.services, "checks": rock.checks})
+    )
+    state = testing.State(
+        config={"model-uri": MODEL_URI}, containers={container(layers={"rock": rock_layer})}
+    )
+
+    out = ctx.run(ctx.on.config_changed(), state).get_container("server")
+
+    ready = out.plan.checks[layer.READY_CHECK]
+    assert (ready.http, ready.tcp) == (
+        {"url": "http://localhost:8080/v2/models/model/ready"},
+        None,
+    )
+    assert out.plan.services[rock.entrypoint_service].user == layer.SERVER_USER
 
 
 @pytest.mark.parametrize(

@@ -153,15 +153,17 @@ def running_pebble(
     environment: Mapping[str, str],
     command: str = "run",
     service_arguments: Sequence[str] = (),
+    hold: bool = False,
 ) -> Generator[PebbleDaemon]:
     """Start `pebble <command> --verbose` with PEBBLE=<pebble_dir>; stop it and its services after.
 
     `environment` is the daemon's, and so the services' (Pebble adds each
     service's own); the daemon's PATH is where Pebble finds `python3`.
     `service_arguments` (`<service> <argument>...`) go last, after `--args`,
-    as a rock's entrypoint passes a container's arguments.
+    as a rock's entrypoint passes a container's arguments. `hold` starts no
+    service, as Juju runs Pebble in a charm's workload container.
     """
-    argv = [str(binary), command, "--verbose"]
+    argv = [str(binary), command, "--verbose", *(["--hold"] if hold else [])]
     if service_arguments:
         argv += ["--args", *service_arguments]
     pebble_dir.mkdir(parents=True, exist_ok=True)

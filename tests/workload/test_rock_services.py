@@ -18,6 +18,8 @@ and answers the case's requests as the case expects.
 from __future__ import annotations
 
 import json
+import os
+import socket
 from pathlib import Path
 from typing import Any, cast
 
@@ -47,14 +49,26 @@ ROCK_CASES = [
     for rock, case in ROCKS_AND_CASES
 ]
 REQUEST_TIMEOUT_S = 60
+# The rocks' ready check runs every second: a few periods.
+CHECK_TIMEOUT_S = 5.0
 
 
-def _write_rock_layer(rock: RockProject, pebble_dir: Path, scratch: Path, model_dir: Path) -> None:
-    """The layer rockcraft puts in the rock: summary, description and the rock's services."""
+def _write_rock_layer(
+    rock: RockProject, pebble_dir: Path, scratch: Path, model_dir: Path, http_port: int
+) -> None:
+    """The layer rockcraft puts in the rock: summary, description, services and checks.
+
+    The checks' port is KServe's 8080 in the rock, the test's `http_port` here.
+    """
+    checks = {
+        name: {**check, "tcp": {**check["tcp"], "port": http_port}} if "tcp" in check else check
+        for name, check in rock.checks.items()
+    }
     raw = {
         "summary": rock.data["summary"],
         "description": rock.data["description"],
         "services": rock.services,
+        "checks": checks,
     }
     layer = pebble.Layer(cast("pebble.LayerDict", raw))
     layers = pebble_dir / "layers"
@@ -96,7 +110,7 @@ def test_the_rocks_entrypoint_service_serves_with_its_kserve_runtime(
     port = free_port()
     container = runtime_container(case, case.name, model_dir, port, free_port())
     pebble_dir = tmp_path / "pebble"
-    _write_rock_layer(rock, pebble_dir, server_runtime.directory("scratch"), model_dir)
+    _write_rock_layer(rock, pebble_dir, server_runtime.directory("scratch"), model_dir, port)
     service = rock.entrypoint_service
     client = ServedModel.at(port, case.name, timeout=REQUEST_TIMEOUT_S)
     environment = {**server_runtime.environment(), **container.environment}
@@ -105,6 +119,7 @@ def test_the_rocks_entrypoint_service_serves_with_its_kserve_runtime(
         pebble_bin, pebble_dir, environment, "enter", [service, *container.args]
     ) as daemon:
         daemon.wait_until(client.model_ready, case.ready_timeout_s, f"{rock.name}'s model ready")
+        daemon.wait_until(daemon.healthy, CHECK_TIMEOUT_S, "Pebble ready once the server listens")
         pid = daemon.service_pid()
         argv, process_environment = _proc(pid, "cmdline"), _proc(pid, "environ")
         answers = _answers(case, client, model_dir)
@@ -120,3 +135,22 @@ def test_the_rocks_entrypoint_service_serves_with_its_kserve_runtime(
     }
     assert info.startup == pebble.ServiceStartup.ENABLED
     assert info.current == pebble.ServiceStatus.ACTIVE
+
+
+@pytest.mark.parametrize("rock", LAUNCHER_ROCKS, ids=lambda rock: rock.name)
+def test_a_rocks_pebble_is_ready_only_while_its_server_listens(
+    rock: RockProject, pebble_bin: Path, tmp_path: Path
+):
+    """Pebble as Juju runs it in a new pod (`--hold`: no service started before the charm's)."""
+    port = free_port()
+    pebble_dir = tmp_path / "pebble"
+    _write_rock_layer(rock, pebble_dir, tmp_path / "scratch", tmp_path / "model", port)
+
+    with running_pebble(pebble_bin, pebble_dir, {"PATH": os.environ["PATH"]}, hold=True) as daemon:
+        daemon.wait_until(lambda: not daemon.healthy(), CHECK_TIMEOUT_S, "Pebble not ready")
+        with socket.create_server(("127.0.0.1", port)):  # the server's port opens
+            daemon.wait_until(daemon.healthy, CHECK_TIMEOUT_S, "Pebble ready")
+        (ready,) = daemon.client.get_checks(names=["ready"])
+
+    assert ready.level == pebble.CheckLevel.READY
+    assert (ready.threshold, rock.checks["ready"]["period"]) == (1, "1s")

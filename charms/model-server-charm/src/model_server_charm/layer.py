@@ -176,10 +176,10 @@ class ServerPlan:
     def retired(self, planned: ops.pebble.Plan) -> dict[str, ops.pebble.LayerDict]:
         """The layer disabling what the plan has and this plan does not define.
 
-        Empty when there is nothing to disable. The rocks declare one service,
-        the one the charm replaces, and no check: any other service or check
-        was planned by an earlier revision of the charm (or by hand) and must
-        not run, nor count in Pebble's health.
+        Empty when there is nothing to disable. The rocks declare one service
+        and at most the `ready` check, both of which the charm replaces: any
+        other service or check was planned by an earlier revision of the charm
+        (or by hand) and must not run, nor count in Pebble's health.
         Pebble cannot remove them from the plan; disabled and stopped, they are inert.
         """
         services, checks = self.defines()
