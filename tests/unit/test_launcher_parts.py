@@ -1,17 +1,20 @@
 """The launcher's parts that need no server.
 
 The last error line, a worker's start-up grace, the dealing of connections to workers that load
-their own model, and which model directory they download once.
+their own model, which model directory they download once, and which copies a killed launcher left.
 """
 
 from __future__ import annotations
 
 import selectors
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from kserve_launcher import worker_flags
+from kserve_launcher import DOWNLOAD_PREFIX, model_download, worker_flags
 from kserve_launcher.dealer import ConnectionDealer
 from kserve_launcher.last_error import MAX_ERROR_CHARACTERS, LastError
 from kserve_launcher.model_download import decode_model_dir, encode_model_dir, is_remote
@@ -239,3 +242,28 @@ def test_the_worker_flags_are_read_as_kserves_parser_reads_them():
 
     assert flags == (2, 9000, "gs://b/m")
     assert worker_flags(["--workers=two"]) is None
+
+
+# A launcher's first process as far as its copy goes: it holds the lock, then waits to be killed.
+HOLD_A_COPY = (
+    "import sys, time; from kserve_launcher.model_download import hold;"
+    " hold(sys.argv[1]); print('held', flush=True); time.sleep(60)"
+)
+
+
+def test_a_copy_is_removed_once_the_process_holding_it_has_ended(tmp_path: Path):
+    copy, being_made = tmp_path / f"{DOWNLOAD_PREFIX}a", tmp_path / f"{DOWNLOAD_PREFIX}b"
+    for directory in (copy, being_made, tmp_path / "other"):
+        directory.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_A_COPY, copy], stdout=subprocess.PIPE)
+    try:
+        held = holder.stdout.readline() if holder.stdout else b""
+        while_held = model_download.remove_abandoned(tmp_path, DOWNLOAD_PREFIX)
+    finally:
+        holder.kill()  # SIGKILL: nothing of its own removes the copy
+        holder.wait()
+
+    removed = model_download.remove_abandoned(tmp_path, DOWNLOAD_PREFIX)
+
+    assert (held, while_held, removed) == (b"held\n", [], [copy])
+    assert sorted(path.name for path in tmp_path.iterdir()) == [being_made.name, "other"]

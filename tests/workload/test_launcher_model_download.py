@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from bench.connections import LISTEN, sockets_held, tcp_sockets
+from bench.processes import kill_group
 from bench.servers import Endpoint, running, server_base_environment
 from model_server_charm.families.kserve_python.family import SERVER_ERROR_FILE
 from tests.charms import BY_NAME
@@ -108,17 +109,45 @@ def test_a_remote_model_is_downloaded_once_for_every_worker(
     with running(command, endpoint, scratch / "server.log", READY_TIMEOUT_S) as server:
         answer = server.client.infer(example.protocol, json.dumps(example.body).encode())
         (download_dir,) = scratch.glob(DOWNLOAD_DIR_GLOB)
-        workers = _processes_whose_argv_has(f"--model_dir={download_dir}")
+        workers = _processes_whose_argv_has(f"--model_dir={download_dir / 'model'}")
 
     assert answer.status == 200, answer.body
     assert example.answer(json.loads(answer.body)) == example.expected
     assert model_files.gets == Counter({f"/{model_file}": 1})
     assert len(workers) == 2, workers
     assert all(
-        argv[-2:] == ["--workers=1", f"--model_dir={download_dir}"] for argv in workers.values()
+        argv[-2:] == ["--workers=1", f"--model_dir={download_dir / 'model'}"]
+        for argv in workers.values()
     )
     assert "downloaded the model once for 2 workers" in (scratch / "server.log").read_text()
     assert list(scratch.glob(DOWNLOAD_DIR_GLOB)) == []
+
+
+def test_a_copy_left_by_a_killed_launcher_is_removed_at_the_next_start(
+    model_files: ModelFiles, tmp_path: Path
+):
+    """Pebble SIGKILLs the server's whole group once its kill-delay has passed."""
+    (model_file,) = (path.name for path in (tmp_path / "served").iterdir())
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    options, command = _command_with_model_at(f"{model_files.url}/{model_file}", scratch, 2)
+    endpoint = Endpoint(
+        "model", scratch / "unused", int(options["http-port"]), int(options["grpc-port"])
+    )
+    with running(command, endpoint, scratch / "killed.log", READY_TIMEOUT_S) as server:
+        kill_group(server.pid)
+        left = list(scratch.glob(DOWNLOAD_DIR_GLOB))
+
+    with running(command, endpoint, scratch / "next.log", READY_TIMEOUT_S):
+        copies = list(scratch.glob(DOWNLOAD_DIR_GLOB))
+
+    (left_by_the_killed,) = left
+    (its_own,) = copies
+    assert its_own != left_by_the_killed
+    removal = (
+        f"removed the model copies killed launchers left in {scratch}: {left_by_the_killed.name}"
+    )
+    assert removal in (scratch / "next.log").read_text()
 
 
 def test_a_model_that_cannot_be_downloaded_fails_the_server_and_no_worker_starts(

@@ -38,7 +38,8 @@ starts, watches and ends the server processes. What the launcher adds:
   HTTP port and deals its connections to the serving workers in turn
   (``kserve_launcher.dealer``, ``kserve_launcher.shared_port``); gRPC is on
   one SO_REUSEPORT port. A remote model is downloaded once, before the
-  workers start (``kserve_launcher.model_download``). With one worker, one
+  workers start, and a copy a killed launcher left is removed at the next
+  start (``kserve_launcher.model_download``). With one worker, one
   server process runs as without this mode.
 * **No per-request timing that no one hears** (``kserve_launcher.request_timing``):
   kserve's timing middleware only writes lines to the ``kserve.trace`` logger;
@@ -110,6 +111,7 @@ def launch(argv: list[str]) -> None:
     metrics_dir.mkdir(parents=True, exist_ok=True)
     for stale in metrics_dir.glob("*.db"):
         stale.unlink()
+    _remove_abandoned_copies()
     os.environ[ROOT_PID_ENV] = str(os.getpid())
     server = [sys.executable, "-m", SERVER_ENTRY, module, *arguments]
     workers_load_model = os.environ.get(WORKERS_LOAD_MODEL_ENV, "").lower() == "true"
@@ -126,8 +128,11 @@ def launch(argv: list[str]) -> None:
     if not model_download.is_remote(flags.model_dir):
         _supervise(Supervisor(module, [one_worker] * flags.workers, http_socket))
     download_dir = tempfile.mkdtemp(prefix=DOWNLOAD_PREFIX)
+    model_download.hold(download_dir)  # until this process ends, however it ends
     try:
-        model_dir = _download_once(module, flags.model_dir, download_dir, flags.workers)
+        out_dir = Path(download_dir, model_download.MODEL_SUBDIRECTORY)
+        out_dir.mkdir()
+        model_dir = _download_once(module, flags.model_dir, str(out_dir), flags.workers)
         local = [*one_worker, f"--model_dir={model_dir}"]
         _supervise(Supervisor(module, [local] * flags.workers, http_socket))
     finally:
@@ -156,6 +161,27 @@ def worker_flags(arguments: list[str]) -> WorkerFlags | None:
     except argparse.ArgumentError:
         return None
     return WorkerFlags(max(flags.workers, 1), flags.http_port, flags.model_dir)
+
+
+def _remove_abandoned_copies() -> None:
+    """Remove the model copies that killed launchers left in TMPDIR (`model_download`)."""
+    parent = Path(tempfile.gettempdir())
+    try:
+        removed = model_download.remove_abandoned(parent, DOWNLOAD_PREFIX)
+    except OSError as error:
+        print(
+            f"kserve_launcher: cannot look for old model copies in {parent}: {error}",
+            file=sys.stderr,
+        )
+        return
+    if removed:
+        names = ", ".join(directory.name for directory in removed)
+        print(
+            f"kserve_launcher: removed the model copies killed launchers left in {parent}:"
+            f" {names}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _download_once(module: str, uri: str, directory: str, workers: int) -> str:

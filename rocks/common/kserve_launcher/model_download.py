@@ -13,6 +13,12 @@ names why it failed), and starts the workers with the local copy as their
 gives back on its status pipe (``model-dir <JSON string>``). The first process
 removes the copy when the server ends.
 
+A first process that is killed (SIGKILL: Pebble's, once its kill-delay has
+passed) cannot remove its copy, and every restart would leave one more in
+``TMPDIR``. So each copy's directory holds a lock file that its first process
+keeps locked (``flock``) while it runs, and the kernel unlocks whenever that
+process ends; at its start, the launcher removes every copy whose lock is free.
+
 A local path (and ``file://``) is left as it is: kserve-storage reads it in
 place. The first process only looks at the URI's scheme (standard library
 only); the download process imports kserve-storage.
@@ -20,9 +26,13 @@ only); the download process imports kserve-storage.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
+import shutil
 import sys
+from pathlib import Path
 
 from kserve_launcher.protocol import MODEL_DIR, StatusPipe
 
@@ -30,12 +40,53 @@ DOWNLOAD_ENTRY = "kserve_launcher.model_download"
 # A URI's scheme (RFC 3986); `file://` is a local path to kserve-storage.
 SCHEME = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 LOCAL_SCHEMES = frozenset({"file"})
+# In each copy's directory: the model (kserve-storage's out_dir) and its first process's lock.
+MODEL_SUBDIRECTORY = "model"
+LOCK_FILE = "launcher.lock"
 
 
 def is_remote(model_dir: str) -> bool:
     """Whether kserve-storage would download `model_dir` (a URI) rather than read it in place."""
     match = SCHEME.match(model_dir)
     return match is not None and match["scheme"].lower() not in LOCAL_SCHEMES
+
+
+def hold(directory: str) -> None:
+    """Lock `directory` as this process's copy for as long as it runs.
+
+    The descriptor stays open (not inherited by the server processes) until
+    this process ends. The lock file is locked before it appears under its
+    name, so a lock file found unlocked is one whose process has ended.
+    """
+    lock_path = os.path.join(directory, LOCK_FILE)
+    descriptor = os.open(f"{lock_path}.new", os.O_CREAT | os.O_WRONLY, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    os.rename(f"{lock_path}.new", lock_path)
+
+
+def remove_abandoned(parent: Path, prefix: str) -> list[Path]:
+    """Remove the copies under `parent` whose first process has ended; those removed."""
+    removed = []
+    for directory in sorted(parent.glob(f"{prefix}*")):
+        if _abandoned(directory / LOCK_FILE):
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(directory)
+    return removed
+
+
+def _abandoned(lock_path: Path) -> bool:
+    """Whether `lock_path` is a lock file nobody holds (no such file: not a copy, or not yet)."""
+    try:
+        descriptor = os.open(lock_path, os.O_WRONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held: its process runs
+        return False
+    finally:
+        os.close(descriptor)
+    return True
 
 
 def download_argv(uri: str, directory: str) -> list[str]:
