@@ -128,10 +128,13 @@ def launch(argv: list[str]) -> None:
     if not model_download.is_remote(flags.model_dir):
         _supervise(Supervisor(module, [one_worker] * flags.workers, http_socket))
     download_dir = tempfile.mkdtemp(prefix=DOWNLOAD_PREFIX)
-    model_download.hold(download_dir)  # until this process ends, however it ends
     try:
         out_dir = Path(download_dir, model_download.MODEL_SUBDIRECTORY)
-        out_dir.mkdir()
+        try:
+            model_download.hold(download_dir)  # until this process ends, however it ends
+            out_dir.mkdir()
+        except OSError as error:
+            _fail(f"{module}: cannot prepare the model's copy in {download_dir}: {error}")
         model_dir = _download_once(module, flags.model_dir, str(out_dir), flags.workers)
         local = [*one_worker, f"--model_dir={model_dir}"]
         _supervise(Supervisor(module, [local] * flags.workers, http_socket))
