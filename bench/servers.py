@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import time
@@ -114,15 +115,34 @@ def rock_paths_on_host(scratch: Path) -> dict[str, str]:
     """Map each path the charm's command names inside the rock to its place on this machine.
 
     The rock installs `rocks/common` files under /etc/kserve; the per-server
-    state directories go to the bench's scratch directory so that a run leaves
-    nothing behind and never touches another server's files.
+    state directories, and the caches the runtimes keep under /tmp (Hugging
+    Face's, vLLM's), go to the bench's scratch directory so that a run leaves
+    nothing behind and never touches another server's files; the rock's Java
+    runtime is this machine's.
     """
+    caches = {
+        value: str(scratch / Path(value).name)
+        for runtime in RUNTIMES.values()
+        for value in runtime.environment.values()
+        if value.startswith("/tmp/")
+    }
     return {
         QUIET_LOG_CONFIG: str(ROCK_COMMON / Path(QUIET_LOG_CONFIG).name),
         REQUESTS_LOG_CONFIG: str(ROCK_COMMON / Path(REQUESTS_LOG_CONFIG).name),
         METRICS_DIR: str(scratch / Path(METRICS_DIR).name),
         SERVER_ERROR_FILE: str(scratch / Path(SERVER_ERROR_FILE).name),
+        **caches,
+        **_java_home_on_host(),
     }
+
+
+def _java_home_on_host() -> dict[str, str]:
+    """The rock's JAVA_HOME (the pmml runtime's) -> the Java runtime `java` on PATH runs."""
+    rock_java_home = RUNTIMES["pmml"].environment["JAVA_HOME"]
+    java = shutil.which("java")
+    if java is None:  # no Java here: the pmml tests skip and the bench refuses pmml
+        return {}
+    return {rock_java_home: str(Path(java).resolve().parents[1])}
 
 
 def to_host(value: str, paths: Mapping[str, str]) -> str:

@@ -91,6 +91,14 @@ def test_rock_holds_what_the_charm_names(charm: ThinCharm) -> None:
     assert {kserve_python.QUIET_LOG_CONFIG, kserve_python.REQUESTS_LOG_CONFIG} <= installed
 
 
+def test_the_charm_keeps_the_rocks_environment(charm: ThinCharm) -> None:
+    """The charm's layer replaces the rock's service, environment included: none may be lost."""
+    rock_service = rock_of(charm).services[rock_of(charm).entrypoint_service]
+    for service in charm_services(charm):
+        kept = {name: service.environment.get(name) for name in rock_service["environment"]}
+        assert kept == rock_service["environment"]
+
+
 def test_server_defines_every_flag(
     charm: ThinCharm, cli_source: str, server_cli: ServerCli
 ) -> None:
