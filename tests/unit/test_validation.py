@@ -288,3 +288,42 @@ def test_vart_firmware_is_a_path_in_the_container_never_a_url(firmware: str, acc
     except ConfigError as error:
         problems = error.problems
     assert problems == ([] if accepted else [f"vart-firmware={firmware!r}: {VART_PROBLEM}"])
+
+
+HUGGINGFACE = BY_NAME["huggingface-server"].charm_type.runtime
+KV_CACHE_IN_MEMORY = (
+    "the KV cache is part of the server container's memory, beside the model's weights"
+)
+
+
+@pytest.mark.parametrize(
+    ("kv_cache_space", "memory", "variable"),
+    [(0, "", None), (4, "", "4"), (4, "5Gi", "4"), (1, "1100Mi", "1")],
+)
+def test_kv_cache_space_reaches_vllm(kv_cache_space: int, memory: str, variable: str | None):
+    config = charm_config(
+        HUGGINGFACE, model_uri=MODEL_URI, kv_cache_space=kv_cache_space, memory=memory
+    )
+
+    environment = family_for(HUGGINGFACE).environment(config, {})
+
+    assert environment.get("VLLM_CPU_KVCACHE_SPACE") == variable
+
+
+@pytest.mark.parametrize(
+    ("kv_cache_space", "memory", "problem"),
+    [
+        (-1, "", "kv-cache-space=-1: must be 0 (vLLM's own) or more GiB"),
+        (4, "4Gi", f"kv-cache-space=4 GiB does not fit in memory='4Gi': {KV_CACHE_IN_MEMORY}"),
+        (1, "1e9", f"kv-cache-space=1 GiB does not fit in memory='1e9': {KV_CACHE_IN_MEMORY}"),
+    ],
+)
+def test_a_kv_cache_space_below_0_or_beyond_the_memory_limit_is_refused(
+    kv_cache_space: int, memory: str, problem: str
+):
+    with pytest.raises(ConfigError) as refused:
+        charm_config(
+            HUGGINGFACE, model_uri=MODEL_URI, kv_cache_space=kv_cache_space, memory=memory
+        )
+
+    assert refused.value.problems == [problem]

@@ -14,6 +14,7 @@ locals {
     grpc-port               = "int"
     http-port               = "int"
     image                   = "string"
+    kv-cache-space          = "int"
     latency-alert-threshold = "float"
     log-requests            = "boolean"
     max-model-len           = "int"

@@ -18,6 +18,7 @@ from model_server_charm.bounded import quote
 from model_server_charm.config import CharmConfig, OptionGroup
 
 GPU_RESOURCE = "nvidia.com/gpu"
+GIB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class FrameworkOptions(OptionGroup):
 
 @dataclass(frozen=True)
 class HuggingFaceOptions(OptionGroup):
-    """The Hugging Face server's model id, task, backend, dtype and context length."""
+    """The Hugging Face server's model id, task, backend, dtype, context length, KV cache."""
 
     name = "huggingface"
     # The tasks huggingfaceserver serves (its --task values); generative ones answer
@@ -109,10 +110,22 @@ class HuggingFaceOptions(OptionGroup):
     backend: str = "huggingface"
     dtype: str = "auto"
     max_model_len: int = 0
+    # GiB for vLLM's KV cache on the CPU; 0: vLLM's own (90% of the node's first NUMA node).
+    kv_cache_space: int = 0
 
     def problems(self, config: CharmConfig) -> list[str]:
         """Every problem with these options (all of them, none when valid)."""
         problems: list[str] = []
+        if self.kv_cache_space < 0:
+            problems.append(
+                f"kv-cache-space={self.kv_cache_space}: must be 0 (vLLM's own) or more GiB"
+            )
+        elif self.kv_cache_space and not self._kv_cache_fits(config.server.memory):
+            problems.append(
+                f"kv-cache-space={self.kv_cache_space} GiB does not fit in"
+                f" memory={quote(config.server.memory)}: the KV cache is part of the server"
+                " container's memory, beside the model's weights"
+            )
         if self.model_id and not validation.HF_MODEL_ID.fullmatch(self.model_id):
             problems.append(
                 f"model-id={quote(self.model_id)}: not a Hugging Face model id"
@@ -141,9 +154,22 @@ class HuggingFaceOptions(OptionGroup):
             arguments.append(f"--max_model_len={self.max_model_len}")
         return arguments
 
+    def server_environment(self) -> dict[str, str]:
+        """The KV cache size of vLLM on the CPU, when set (vLLM on CUDA does not read it)."""
+        return {"VLLM_CPU_KVCACHE_SPACE": str(self.kv_cache_space)} if self.kv_cache_space else {}
+
     def names_the_model(self) -> bool:
         """A model id is a model (the server downloads it from the Hub)."""
         return bool(self.model_id)
+
+    def _kv_cache_fits(self, memory: str) -> bool:
+        """Whether the KV cache is smaller than the container's memory limit (or there is none).
+
+        A limit that is not a valid quantity is reported with the memory option.
+        """
+        if not validation.is_positive_quantity(memory):
+            return True
+        return self.kv_cache_space * GIB < validation.exact_quantity(memory)
 
 
 @dataclass(frozen=True)
