@@ -164,13 +164,18 @@ def test_container_not_reachable_plans_nothing(ctx: testing.Context[Any], charm:
     assert out.opened_ports == frozenset()
 
 
-def test_alive_check_is_armed_once_the_model_is_ready(
-    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
-):
-    state = testing.State(
+def _serving_on(fake: FakeModelServer, charm: ThinCharm) -> testing.State:
+    """A unit whose server runs the charm's plan, on the fake server's port."""
+    return testing.State(
         config={"model-uri": MODEL_URI, "http-port": fake.port},
         containers={running_container(charm, fake.port)},
     )
+
+
+def test_alive_check_is_armed_once_the_model_is_ready(
+    ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
+):
+    state = _serving_on(fake, charm)
     fake.ready = False
     out = ctx.run(ctx.on.update_status(), state)
     alive = out.get_container("server").get_check_info(layer.ALIVE_CHECK)
@@ -184,10 +189,7 @@ def test_alive_check_is_armed_once_the_model_is_ready(
 def test_the_ordinary_ready_check_comes_once_the_model_answers(
     ctx: testing.Context[Any], charm: ThinCharm, fake: FakeModelServer
 ):
-    state = testing.State(
-        config={"model-uri": MODEL_URI, "http-port": fake.port},
-        containers={running_container(charm, fake.port)},
-    )
+    state = _serving_on(fake, charm)
     fake.ready = False
     started = ctx.run(ctx.on.update_status(), state)
     loading, server = started.get_container("server").plan, started.get_container("server")

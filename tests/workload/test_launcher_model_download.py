@@ -23,7 +23,7 @@ import pytest
 
 from bench.connections import LISTEN, sockets_held, tcp_sockets
 from bench.processes import kill_group
-from bench.servers import Endpoint, running, server_base_environment
+from bench.servers import Command, Endpoint, running, server_base_environment
 from model_server_charm.families.kserve_python.family import SERVER_ERROR_FILE
 from tests.charms import BY_NAME
 from tests.workload.charm_cases import CASES
@@ -94,9 +94,17 @@ def _command_with_model_at(url: str, scratch: Path, workers: int):
     return options, dataclasses.replace(command, argv=tuple(argv))
 
 
-def test_a_remote_model_is_downloaded_once_for_every_worker(
-    model_files: ModelFiles, tmp_path: Path
-):
+@dataclasses.dataclass(frozen=True)
+class RemoteModelServer:
+    """The charm's command with 2 workers for the model file that `model_files` serves."""
+
+    model_file: str
+    scratch: Path
+    command: Command
+    endpoint: Endpoint
+
+
+def _remote_model_server(model_files: ModelFiles, tmp_path: Path) -> RemoteModelServer:
     (model_file,) = (path.name for path in (tmp_path / "served").iterdir())
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -104,9 +112,19 @@ def test_a_remote_model_is_downloaded_once_for_every_worker(
     endpoint = Endpoint(
         "model", scratch / "unused", int(options["http-port"]), int(options["grpc-port"])
     )
+    return RemoteModelServer(model_file, scratch, command, endpoint)
+
+
+def test_a_remote_model_is_downloaded_once_for_every_worker(
+    model_files: ModelFiles, tmp_path: Path
+):
+    served = _remote_model_server(model_files, tmp_path)
+    model_file, scratch = served.model_file, served.scratch
     example = CASE.examples[0]
 
-    with running(command, endpoint, scratch / "server.log", READY_TIMEOUT_S) as server:
+    with running(
+        served.command, served.endpoint, scratch / "server.log", READY_TIMEOUT_S
+    ) as server:
         answer = server.client.infer(example.protocol, json.dumps(example.body).encode())
         (download_dir,) = scratch.glob(DOWNLOAD_DIR_GLOB)
         workers = _processes_whose_argv_has(f"--model_dir={download_dir / 'model'}")
@@ -127,18 +145,13 @@ def test_a_copy_left_by_a_killed_launcher_is_removed_at_the_next_start(
     model_files: ModelFiles, tmp_path: Path
 ):
     """Pebble SIGKILLs the server's whole group once its kill-delay has passed."""
-    (model_file,) = (path.name for path in (tmp_path / "served").iterdir())
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    options, command = _command_with_model_at(f"{model_files.url}/{model_file}", scratch, 2)
-    endpoint = Endpoint(
-        "model", scratch / "unused", int(options["http-port"]), int(options["grpc-port"])
-    )
-    with running(command, endpoint, scratch / "killed.log", READY_TIMEOUT_S) as server:
-        kill_group(server.pid)
+    served = _remote_model_server(model_files, tmp_path)
+    scratch = served.scratch
+    with running(served.command, served.endpoint, scratch / "killed.log", READY_TIMEOUT_S) as one:
+        kill_group(one.pid)
         left = list(scratch.glob(DOWNLOAD_DIR_GLOB))
 
-    with running(command, endpoint, scratch / "next.log", READY_TIMEOUT_S):
+    with running(served.command, served.endpoint, scratch / "next.log", READY_TIMEOUT_S):
         copies = list(scratch.glob(DOWNLOAD_DIR_GLOB))
 
     (left_by_the_killed,) = left
