@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.servers import ServedModel
 from tests.workload.charm_cases import CASES
 from tests.workload.harness import charm_on_pebble, charm_options
 from tests.workload.server_runtime import ServerRuntime
@@ -23,6 +24,8 @@ pytestmark = [pytest.mark.huggingface, pytest.mark.slow]
 
 CASE = next(case for case in CASES if case.name == "huggingface-generative")
 KV_CACHE_GIB = 1
+# vLLM's first completion on 2 shared cores can take several seconds (its warm-up).
+REQUEST_TIMEOUT_S = 60
 # vLLM's own line (vllm/v1/worker/cpu_worker.py), its GiB rounded to 2 places.
 EXPLICIT_KV_CACHE = re.compile(r"Explicitly set \(1\.0/[0-9.]+\) GiB for KV cache")
 
@@ -42,7 +45,8 @@ def test_kv_cache_space_is_the_kv_cache_vllm_reserves(
 
     with charm_on_pebble(pebble_bin, server_runtime, CASE.charm, options, pebble_dir) as served:
         served.wait_ready(CASE.ready_timeout_s)
-        answer = CASE.family.infer(served.client, config, example.protocol, example.body, "")
+        client = ServedModel.at(int(options["http-port"]), "model", timeout=REQUEST_TIMEOUT_S)
+        answer = CASE.family.infer(client, config, example.protocol, example.body, "")
         log = served.daemon.log_path.read_text(errors="replace")
 
     assert "VLLM_CPU_KVCACHE_SPACE" not in server_runtime.environment()
