@@ -7,6 +7,7 @@ its plan.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -325,5 +326,54 @@ def test_a_kv_cache_space_below_0_or_beyond_the_memory_limit_is_refused(
         charm_config(
             HUGGINGFACE, model_uri=MODEL_URI, kv_cache_space=kv_cache_space, memory=memory
         )
+
+    assert refused.value.problems == [problem]
+
+
+PADDLE = BY_NAME["paddle-server"].charm_type.runtime
+PADDLE_CHOICES = (
+    "must be -1 (keep them for the next request), 0 (free each at once)"
+    " or more GiB (free them in batches of that size)"
+)
+PADDLE_KEEPS_IN_MEMORY = (
+    "the tensors a worker keeps before freeing them are part of the server container's memory"
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "variable"),
+    [
+        ({}, "-1.0"),
+        ({"eager_delete_tensor_gb": 0}, "0.0"),
+        ({"eager_delete_tensor_gb": 0.25}, "0.25"),
+    ],
+)
+def test_eager_delete_tensor_gb_reaches_paddle(options: dict[str, float], variable: str):
+    config = charm_config(PADDLE, model_uri=MODEL_URI, **options)
+
+    environment = family_for(PADDLE).environment(config, {})
+
+    assert environment["FLAGS_eager_delete_tensor_gb"] == variable
+
+
+@pytest.mark.parametrize(
+    ("gib", "memory", "problem"),
+    [
+        (-2.0, "", f"eager-delete-tensor-gb=-2.0: {PADDLE_CHOICES}"),
+        (math.nan, "", f"eager-delete-tensor-gb=nan: {PADDLE_CHOICES}"),
+        (math.inf, "", f"eager-delete-tensor-gb=inf: {PADDLE_CHOICES}"),
+        (
+            0.5,
+            "512Mi",
+            f"eager-delete-tensor-gb=0.5 GiB does not fit in memory='512Mi':"
+            f" {PADDLE_KEEPS_IN_MEMORY}",
+        ),
+    ],
+)
+def test_an_eager_delete_tensor_gb_paddle_cannot_use_is_refused(
+    gib: float, memory: str, problem: str
+):
+    with pytest.raises(ConfigError) as refused:
+        charm_config(PADDLE, model_uri=MODEL_URI, eager_delete_tensor_gb=gib, memory=memory)
 
     assert refused.value.problems == [problem]

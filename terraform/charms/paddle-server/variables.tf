@@ -8,6 +8,7 @@ locals {
     autoscaling-target      = "int"
     cpu                     = "string"
     deployment-mode         = "string"
+    eager-delete-tensor-gb  = "float"
     grpc-port               = "int"
     http-port               = "int"
     image                   = "string"

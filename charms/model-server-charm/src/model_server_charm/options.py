@@ -10,6 +10,7 @@ variables, container resources), so no code outside it asks which runtime it is.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -120,7 +121,9 @@ class HuggingFaceOptions(OptionGroup):
             problems.append(
                 f"kv-cache-space={self.kv_cache_space}: must be 0 (vLLM's own) or more GiB"
             )
-        elif self.kv_cache_space and not self._kv_cache_fits(config.server.memory):
+        elif self.kv_cache_space and not _fits_in_memory(
+            self.kv_cache_space, config.server.memory
+        ):
             problems.append(
                 f"kv-cache-space={self.kv_cache_space} GiB does not fit in"
                 f" memory={quote(config.server.memory)}: the KV cache is part of the server"
@@ -162,14 +165,52 @@ class HuggingFaceOptions(OptionGroup):
         """A model id is a model (the server downloads it from the Hub)."""
         return bool(self.model_id)
 
-    def _kv_cache_fits(self, memory: str) -> bool:
-        """Whether the KV cache is smaller than the container's memory limit (or there is none).
 
-        A limit that is not a valid quantity is reported with the memory option.
-        """
-        if not validation.is_positive_quantity(memory):
-            return True
-        return self.kv_cache_space * GIB < validation.exact_quantity(memory)
+@dataclass(frozen=True)
+class PaddleOptions(OptionGroup):
+    """`eager-delete-tensor-gb`: when Paddle frees a request's intermediate tensors.
+
+    Paddle's executor on the CPU hands each dead intermediate tensor to a collector
+    thread of its own, which spins while it waits for the next (Paddle's default, 0).
+    Measured on upstream's paddleserver with the charm's 2 workers and a small model,
+    keeping them for the next request instead (-1) served 10-20 % more requests per
+    second; a ResNet-50 kept 100 MB more per worker at batch 1 (314 MB at batch 8).
+    """
+
+    name = "paddle"
+    KEEP: ClassVar[float] = -1.0
+
+    eager_delete_tensor_gb: float = KEEP
+
+    def problems(self, config: CharmConfig) -> list[str]:
+        """Every problem with these options (all of them, none when valid)."""
+        gib = self.eager_delete_tensor_gb
+        if not math.isfinite(gib) or (gib < 0 and gib != self.KEEP):
+            return [
+                f"eager-delete-tensor-gb={gib}: must be -1 (keep them for the next request),"
+                " 0 (free each at once) or more GiB (free them in batches of that size)"
+            ]
+        if gib > 0 and not _fits_in_memory(gib, config.server.memory):
+            return [
+                f"eager-delete-tensor-gb={gib} GiB does not fit in"
+                f" memory={quote(config.server.memory)}: the tensors a worker keeps before"
+                " freeing them are part of the server container's memory"
+            ]
+        return []
+
+    def server_environment(self) -> dict[str, str]:
+        """Paddle's own flag, which it reads from the environment at import."""
+        return {"FLAGS_eager_delete_tensor_gb": repr(float(self.eager_delete_tensor_gb))}
+
+
+def _fits_in_memory(gib: float, memory: str) -> bool:
+    """Whether `gib` GiB is less than the container's memory limit (or there is none).
+
+    A limit that is not a valid quantity is reported with the memory option.
+    """
+    if not validation.is_positive_quantity(memory):
+        return True
+    return gib * GIB < validation.exact_quantity(memory)
 
 
 @dataclass(frozen=True)
@@ -227,6 +268,12 @@ class FpgaOptions(OptionGroup):
 # The groups a runtime names in runtimes.yaml (`options:` and `hardware:`).
 RUNTIME_GROUPS = {
     kind.name: kind
-    for kind in (ThreadOptions, PredictProbaOptions, FrameworkOptions, HuggingFaceOptions)
+    for kind in (
+        ThreadOptions,
+        PredictProbaOptions,
+        FrameworkOptions,
+        HuggingFaceOptions,
+        PaddleOptions,
+    )
 }
 HARDWARE_GROUPS = {kind.name: kind for kind in (GpuOptions, FpgaOptions)}
