@@ -149,6 +149,12 @@ class CharmCase:
         builder: Callable[[Path], None] = getattr(importlib.import_module(module), function)
         builder(model_dir)
 
+    def model_in(self, model_dir: Path) -> Path:
+        """`model_dir`, made and holding the case's model."""
+        model_dir.mkdir(parents=True, exist_ok=True)
+        self.build(model_dir)
+        return model_dir
+
     @property
     def marks(self) -> list[pytest.MarkDecorator]:
         """Its framework's marker, if it has one."""

@@ -85,9 +85,7 @@ def test_kserves_own_workers_come_up_on_a_starved_cpu(
     if shutil.which("taskset") is None or shutil.which("timeout") is None:
         pytest.skip("taskset and timeout (util-linux, coreutils) pin and bound the CPU hogs")
     case = CASES_BY_NAME["xgboost"]
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    case.build(model_dir)
+    model_dir = case.model_in(tmp_path / "model")
     cpu = max(os.sched_getaffinity(0))
     pinned = ("taskset", "-c", str(cpu))
     options = {**case.options, "workers": STARVED_WORKERS}
@@ -209,9 +207,7 @@ def test_a_server_process_runs_joblib_as_the_launcher_says(
 
 def test_a_killed_server_is_named_and_leaves_nothing_behind(tmp_path: Path):
     case = CASES_BY_NAME["sklearn"]
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    case.build(model_dir)
+    model_dir = case.model_in(tmp_path / "model")
     with running_server(case.charm, {"workers": 1}, model_dir, tmp_path / "s") as server:
         (server_process,) = _children(server.pid)
         os.kill(server_process, signal.SIGKILL)
@@ -227,9 +223,7 @@ def test_a_killed_server_is_named_and_leaves_nothing_behind(tmp_path: Path):
 def test_a_worker_that_cannot_load_its_model_fails_the_server(name: str, tmp_path: Path):
     """Workers loading their own model: one failure stops them all, its reason in the file."""
     case = CASES_BY_NAME[name]
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    case.build(model_dir)
+    model_dir = case.model_in(tmp_path / "model")
     for path in model_dir.iterdir():
         path.write_text("not a model\n")
     scratch = tmp_path / "scratch"

@@ -223,9 +223,7 @@ def _started(*arguments: str) -> list[int]:
 
 def test_one_worker_is_one_server_process_holding_its_own_port(tmp_path: Path):
     """With one worker there is nothing to deal: the server process binds the port itself."""
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    CASE.build(model_dir)
+    model_dir = CASE.model_in(tmp_path / "model")
     options = {**CASE.options, "workers": 1}
 
     with running_server(CASE.charm, options, model_dir, tmp_path / "scratch") as server:

@@ -45,9 +45,7 @@ def test_paddle_reads_the_option_from_the_charms_environment(gib: float, tmp_pat
 
 
 def test_a_server_that_frees_each_tensor_at_once_answers_as_upstreams(tmp_path: Path):
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    CASE.build(model_dir)
+    model_dir = CASE.model_in(tmp_path / "model")
     options = {**CASE.options, "eager-delete-tensor-gb": 0.0}
 
     with running_server(CASE.charm, options, model_dir, tmp_path / "server") as server:
