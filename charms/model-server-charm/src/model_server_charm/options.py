@@ -173,7 +173,7 @@ class PaddleOptions(OptionGroup):
     Paddle's executor on the CPU hands each dead intermediate tensor to a collector
     thread of its own, which spins while it waits for the next (Paddle's default, 0).
     Measured on upstream's paddleserver with the charm's 2 workers and a small model,
-    keeping them for the next request instead (-1) served 10-22 % more requests per
+    keeping them for the next request instead (-1) served 10-23 % more requests per
     second; a ResNet-50 kept 100 MB more per worker at batch 1 (314 MB at batch 8).
     """
 
