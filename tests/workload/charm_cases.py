@@ -19,6 +19,7 @@ response what `expected` is compared with.
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import numpy
 import pytest
 
+from bench.servers import ServedModel
 from model_server_charm.config import CharmConfig
 from model_server_charm.families import family_for
 from model_server_charm.families.base import ServerFamily
@@ -148,6 +150,21 @@ class CharmCase:
         module, function = self.build_model.split(":")
         builder: Callable[[Path], None] = getattr(importlib.import_module(module), function)
         builder(model_dir)
+
+    def answers(self, client: ServedModel, model_dir: Path) -> dict[str, Any]:
+        """Each request sent where the charm sends it, and the answer's judged part, by name."""
+        config = self.config(str(model_dir), model_name=client.model_name)
+        answers: dict[str, Any] = {}
+        for example in self.examples:
+            answer = self.family.infer(client, config, example.protocol, example.body, "")
+            assert answer.status == 200, f"{example.name} answered {answer.status}: {answer.body}"
+            answers[example.name] = example.answer(json.loads(answer.body))
+        return answers
+
+    @property
+    def expected_answers(self) -> dict[str, Any]:
+        """What `answers` must be: each example's documented answer, by name."""
+        return {example.name: example.expected for example in self.examples}
 
     def model_in(self, model_dir: Path) -> Path:
         """`model_dir`, made and holding the case's model."""

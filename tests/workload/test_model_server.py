@@ -107,7 +107,7 @@ def test_predict_with_the_charms_action_code(
         assert results["status-code"] == 200, results
         answers[example.name] = example.answer(json.loads(results["response"]))
 
-    assert answers == {example.name: example.expected for example in case.examples}
+    assert answers == case.expected_answers
 
 
 def test_predict_reports_the_servers_own_error(

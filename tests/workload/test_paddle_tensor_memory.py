@@ -49,14 +49,7 @@ def test_a_server_that_frees_each_tensor_at_once_answers_as_upstreams(tmp_path: 
     options = {**CASE.options, "eager-delete-tensor-gb": 0.0}
 
     with running_server(CASE.charm, options, model_dir, tmp_path / "server") as server:
-        answers = [
-            server.client.infer(example.protocol, json.dumps(example.body).encode())
-            for example in CASE.examples
-        ]
+        answers = CASE.answers(server.client, model_dir)
 
     assert server.plan.environment[FLAG] == "0.0"
-    assert [answer.status for answer in answers] == [200] * len(answers), answers
-    assert [
-        example.answer(json.loads(answer.body))
-        for example, answer in zip(CASE.examples, answers, strict=True)
-    ] == [example.expected for example in CASE.examples]
+    assert answers == CASE.expected_answers

@@ -17,11 +17,10 @@ and answers the case's requests as the case expects.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
 import yaml
@@ -82,17 +81,6 @@ def _proc(pid: int, name: str) -> list[str]:
     return Path(f"/proc/{pid}/{name}").read_bytes().decode().split("\0")[:-1]
 
 
-def _answers(case: CharmCase, client: ServedModel, model_dir: Path) -> dict[str, Any]:
-    """Each of the case's requests sent where the charm sends it, and the answer's judged part."""
-    config = case.config(str(model_dir), model_name=client.model_name)
-    answers: dict[str, Any] = {}
-    for example in case.examples:
-        answer = case.family.infer(client, config, example.protocol, example.body, "")
-        assert answer.ok, f"{example.name} answered {answer.status}: {answer.body}"
-        answers[example.name] = example.answer(json.loads(answer.body))
-    return answers
-
-
 def test_every_launcher_rock_serves_a_case():
     served = {rock.name for rock, _ in ROCKS_AND_CASES}
     assert served == {rock.name for rock in LAUNCHER_ROCKS}
@@ -122,7 +110,7 @@ def test_the_rocks_entrypoint_service_serves_with_its_kserve_runtime(
         daemon.wait_until(daemon.healthy, CHECK_TIMEOUT_S, "Pebble ready once the server listens")
         pid = daemon.service_pid()
         argv, process_environment = _proc(pid, "cmdline"), _proc(pid, "environ")
-        answers = _answers(case, client, model_dir)
+        answers = case.answers(client, model_dir)
         (info,) = daemon.client.get_services([service])
 
     fixed = [word.replace(MODEL_DIR, str(model_dir)) for word in rock.service_command().fixed]
