@@ -137,12 +137,16 @@ def rock_paths_on_host(scratch: Path) -> dict[str, str]:
 
 
 def _java_home_on_host() -> dict[str, str]:
-    """The rock's JAVA_HOME (the pmml runtime's) -> the Java runtime `java` on PATH runs."""
-    rock_java_home = RUNTIMES["pmml"].environment["JAVA_HOME"]
+    """Each runtime's JAVA_HOME in its rock -> the Java runtime `java` on PATH runs."""
     java = shutil.which("java")
     if java is None:  # no Java here: the pmml tests skip and the bench refuses pmml
         return {}
-    return {rock_java_home: str(Path(java).resolve().parents[1])}
+    host_java_home = str(Path(java).resolve().parents[1])
+    return {
+        runtime.environment["JAVA_HOME"]: host_java_home
+        for runtime in RUNTIMES.values()
+        if "JAVA_HOME" in runtime.environment
+    }
 
 
 def to_host(value: str, paths: Mapping[str, str]) -> str:
